@@ -1,0 +1,42 @@
+/**
+ * A cluster provider brings up (or reuses) a Kubernetes cluster for the e2e and
+ * tears down exactly what it made. Every provider speaks this one interface so the
+ * e2e phases never branch on the provider's name.
+ */
+export type ProviderName = "kind" | "minikube" | "existing" | "local";
+
+export interface ClusterInfo {
+  /** Absolute path of the kubeconfig that reaches this cluster. */
+  kubeconfig: string;
+  /** Context inside that kubeconfig to use. */
+  context: string;
+  /**
+   * Address on which NodePorts are reachable from this machine, when the provider
+   * knows better than the Node objects (e.g. the local provider serves them on
+   * 127.0.0.1). Undefined: discover from the Node's addresses.
+   */
+  nodePortHost?: string;
+}
+
+export interface Availability {
+  ok: boolean;
+  /** Why it is not available and how to fix that (names the missing tool). */
+  reason?: string;
+}
+
+export interface ClusterProvider {
+  readonly name: ProviderName;
+  /** Cheap check that the tools this provider needs are present. Never starts anything. */
+  available(): Promise<Availability>;
+  /** Tool name -> version string, for the preflight log. */
+  toolVersions(): Promise<Record<string, string>>;
+  /** Create or start the cluster (idempotent: reuses a running one it made). */
+  up(): Promise<ClusterInfo>;
+  /**
+   * Make a locally built image (by reference, e.g. "mlflow-k8s/mlflow:3.6.0") runnable
+   * in the cluster without any registry pull.
+   */
+  loadImage(imageRef: string): Promise<void>;
+  /** Remove what up() made and nothing else. Safe to call when nothing is up. */
+  down(): Promise<void>;
+}
