@@ -1,0 +1,276 @@
+"""Unit tests for mlflow_entrypoint: URI building, env validation, the wait loop, migrate retries.
+
+Run from the venv made by packages/testbed/scripts/install-python.sh:
+    <venv>/bin/python -m pytest images/mlflow/tests
+"""
+
+import socket
+import sys
+from pathlib import Path
+
+import pytest
+import sqlalchemy
+import sqlalchemy.exc
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import mlflow_entrypoint as ep  # noqa: E402
+
+SPECIAL = "p@ss:w/o?r#d%20&+ é"
+BASE_ENV = {
+    "DB_HOST": "db.example.internal",
+    "DB_NAME": "mlflow",
+    "DB_USER": "mlflow",
+    "DB_PASSWORD": "s3cret",
+}
+
+
+def env(**overrides):
+    merged = {**BASE_ENV, **overrides}
+    return {k: v for k, v in merged.items() if v is not None}
+
+
+# --- URI building ------------------------------------------------------------------------
+
+def test_uri_uses_psycopg2_driver_and_default_port():
+    assert ep.build_backend_uri(env()) == \
+        "postgresql+psycopg2://mlflow:s3cret@db.example.internal:5432/mlflow"
+
+
+def test_password_with_url_special_characters_round_trips_through_sqlalchemy():
+    uri = ep.build_backend_uri(env(DB_PASSWORD=SPECIAL, DB_USER="ml@flow:user"))
+    url = sqlalchemy.make_url(uri)
+    assert url.password == SPECIAL
+    assert url.username == "ml@flow:user"
+    assert url.host == "db.example.internal"
+    assert url.port == 5432
+    assert url.database == "mlflow"
+    assert "://ml%40flow%3Auser:p%40ss%3Aw%2Fo%3Fr%23d%2520%26%2B%20%C3%A9@db." in uri
+
+
+def test_database_name_is_encoded_too():
+    url = sqlalchemy.make_url(ep.build_backend_uri(env(DB_NAME="ml/flow#1")))
+    assert url.database == "ml/flow#1"
+
+
+def test_sslmode_and_port_are_applied():
+    uri = ep.build_backend_uri(env(DB_PORT="6543", DB_SSLMODE="verify-full"))
+    url = sqlalchemy.make_url(uri)
+    assert url.port == 6543
+    assert url.query == {"sslmode": "verify-full"}
+
+
+def test_ipv6_host_is_bracketed():
+    url = sqlalchemy.make_url(ep.build_backend_uri(env(DB_HOST="::1")))
+    assert url.host == "::1"
+
+
+def test_redacted_uri_and_repr_never_contain_the_password():
+    cfg = ep.db_config_from_env(env(DB_PASSWORD=SPECIAL))
+    assert SPECIAL not in cfg.redacted_uri()
+    assert "***" in cfg.redacted_uri()
+    assert SPECIAL not in repr(cfg)
+
+
+def test_scrub_removes_raw_and_encoded_password():
+    cfg = ep.db_config_from_env(env(DB_PASSWORD=SPECIAL))
+    encoded = cfg.uri().split(":")[2].split("@db")[0]
+    text = ep.DbConfig.scrub(cfg, f"failed for {SPECIAL} and {encoded}")
+    assert SPECIAL not in text and encoded not in text
+
+
+def test_password_can_come_from_a_file(tmp_path):
+    secret = tmp_path / "password"
+    secret.write_text(SPECIAL + "\n")
+    cfg = ep.db_config_from_env(env(DB_PASSWORD=None, DB_PASSWORD_FILE=str(secret)))
+    assert cfg.password == SPECIAL
+
+
+# --- validation --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["DB_HOST", "DB_NAME", "DB_USER", "DB_PASSWORD"])
+def test_missing_variable_is_named_in_the_error(name):
+    with pytest.raises(ep.ConfigError, match=name):
+        ep.db_config_from_env(env(**{name: None}))
+
+
+@pytest.mark.parametrize("name", ["DB_HOST", "DB_NAME", "DB_USER", "DB_PASSWORD"])
+def test_empty_variable_counts_as_missing(name):
+    with pytest.raises(ep.ConfigError, match=name):
+        ep.db_config_from_env(env(**{name: ""}))
+
+
+@pytest.mark.parametrize("port", ["abc", "0", "65536", "-1", "54.32"])
+def test_invalid_port_is_rejected(port):
+    with pytest.raises(ep.ConfigError, match="DB_PORT"):
+        ep.db_config_from_env(env(DB_PORT=port))
+
+
+def test_invalid_sslmode_is_rejected():
+    with pytest.raises(ep.ConfigError, match="DB_SSLMODE"):
+        ep.db_config_from_env(env(DB_SSLMODE="on"))
+
+
+@pytest.mark.parametrize("value", ["soon", "-1", "nan", "inf"])
+def test_invalid_wait_timeout_is_rejected(value):
+    with pytest.raises(ep.ConfigError, match="DB_WAIT_TIMEOUT_SECONDS"):
+        ep.wait_timeout_from_env({"DB_WAIT_TIMEOUT_SECONDS": value})
+
+
+def test_wait_timeout_defaults_to_300_seconds():
+    assert ep.wait_timeout_from_env({}) == 300
+
+
+def test_unreadable_password_file_is_named(tmp_path):
+    with pytest.raises(ep.ConfigError, match="DB_PASSWORD_FILE"):
+        ep.db_config_from_env(env(DB_PASSWORD=None, DB_PASSWORD_FILE=str(tmp_path / "nope")))
+
+
+def test_main_reports_the_missing_variable_and_exits_2(capsys):
+    assert ep.main(["server"], env=env(DB_HOST=None)) == 2
+    assert "DB_HOST" in capsys.readouterr().err
+
+
+def test_main_rejects_unknown_subcommand(capsys):
+    assert ep.main(["serve"], env=env()) == 2
+    assert "unknown subcommand" in capsys.readouterr().err
+
+
+# --- server ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("flag", ["--backend-store-uri", "--backend-store-uri=postgresql://x",
+                                  "--registry-store-uri"])
+def test_server_refuses_uri_flags_that_would_expose_the_password(flag):
+    with pytest.raises(ep.ConfigError, match="command line"):
+        ep.server_command(["--host", "0.0.0.0", flag, "x"])
+
+
+def test_server_command_runs_mlflow_of_this_interpreter_with_the_given_flags():
+    args = ["--host", "0.0.0.0", "--port", "5000", "--serve-artifacts",
+            "--artifacts-destination", "gs://b/p"]
+    assert ep.server_command(args) == [sys.executable, "-m", "mlflow", "server", *args]
+
+
+def test_server_env_carries_the_uri_and_drops_the_raw_password():
+    e = env(DB_PASSWORD=SPECIAL, HOME="/tmp")
+    child = ep.server_env(e, ep.db_config_from_env(e))
+    assert sqlalchemy.make_url(child["MLFLOW_BACKEND_STORE_URI"]).password == SPECIAL
+    assert "DB_PASSWORD" not in child
+    assert child["HOME"] == "/tmp"
+
+
+# --- waiting for the database --------------------------------------------------------------
+
+def closed_loopback_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_wait_gives_up_on_a_closed_port_after_the_timeout(capsys):
+    cfg = ep.db_config_from_env(env(DB_HOST="127.0.0.1", DB_PORT=str(closed_loopback_port()),
+                                    DB_PASSWORD=SPECIAL))
+    with pytest.raises(ep.DatabaseUnavailable, match="DB_WAIT_TIMEOUT_SECONDS") as info:
+        ep.wait_for_database(cfg, timeout=1.5)
+    err = capsys.readouterr().err
+    assert "waiting for database mlflow@127.0.0.1" in err
+    assert "attempt 1 failed" in err
+    assert "Connection refused" in err or "could not connect" in err.lower()
+    assert SPECIAL not in err and SPECIAL not in str(info.value)
+
+
+def test_wait_backs_off_and_returns_once_the_database_answers(capsys):
+    cfg = ep.db_config_from_env(env())
+    now = [0.0]
+    sleeps = []
+    failures = iter([OSError("refused"), OSError("refused"), OSError("refused")])
+
+    def fake_connect(_cfg, _timeout):
+        err = next(failures, None)
+        if err:
+            raise err
+
+    def fake_sleep(seconds):
+        sleeps.append(seconds)
+        now[0] += seconds
+
+    attempts = ep.wait_for_database(cfg, 60, connect=fake_connect, sleep=fake_sleep,
+                                    clock=lambda: now[0])
+    assert attempts == 4
+    assert sleeps == [1.0, 2.0, 4.0]
+    assert capsys.readouterr().err.count("retrying in") == 3
+
+
+def test_wait_never_sleeps_past_the_deadline():
+    now = [0.0]
+    sleeps = []
+
+    def fake_connect(_cfg, _timeout):
+        raise OSError("refused")
+
+    def fake_sleep(seconds):
+        sleeps.append(seconds)
+        now[0] += seconds
+
+    with pytest.raises(ep.DatabaseUnavailable):
+        ep.wait_for_database(ep.db_config_from_env(env()), 20, connect=fake_connect,
+                             sleep=fake_sleep, clock=lambda: now[0])
+    assert sleeps == [1.0, 2.0, 4.0, 8.0, 5.0]
+    assert max(sleeps) <= ep.MAX_DELAY_SECONDS
+
+
+def test_wait_timeout_zero_skips_waiting():
+    def fake_connect(_cfg, _timeout):
+        raise AssertionError("must not connect")
+
+    assert ep.wait_for_database(ep.db_config_from_env(env()), 0, connect=fake_connect) == 0
+
+
+# --- migrate -----------------------------------------------------------------------------
+
+def transient_error():
+    return sqlalchemy.exc.OperationalError("SELECT 1", {}, Exception("server closed the connection"))
+
+
+def test_migrate_retries_transient_errors_then_succeeds():
+    calls = []
+
+    def fake_upgrade(uri):
+        calls.append(uri)
+        if len(calls) < 3:
+            raise transient_error()
+        return "abc", "def"
+
+    cfg = ep.db_config_from_env(env())
+    result = ep.migrate(cfg, 1, 5, upgrade=fake_upgrade, wait=lambda c, t: 1,
+                        sleep=lambda s: None)
+    assert result == "def"
+    assert len(calls) == 3
+
+
+def test_migrate_gives_up_after_the_attempt_limit_without_leaking_the_password():
+    cfg = ep.db_config_from_env(env(DB_PASSWORD=SPECIAL))
+
+    def fake_upgrade(uri):
+        raise sqlalchemy.exc.OperationalError("x", {}, Exception(f"bad {SPECIAL}"))
+
+    with pytest.raises(RuntimeError, match="attempt 3 of 3") as info:
+        ep.migrate(cfg, 1, 3, upgrade=fake_upgrade, wait=lambda c, t: 1, sleep=lambda s: None)
+    assert SPECIAL not in str(info.value)
+
+
+def test_migrate_does_not_retry_a_non_transient_error():
+    calls = []
+
+    def fake_upgrade(uri):
+        calls.append(uri)
+        raise ValueError("schema is newer than this MLflow")
+
+    with pytest.raises(RuntimeError, match="attempt 1 of 5"):
+        ep.migrate(ep.db_config_from_env(env()), 1, 5, upgrade=fake_upgrade,
+                   wait=lambda c, t: 1, sleep=lambda s: None)
+    assert len(calls) == 1
+
+
+def test_invalid_migrate_attempts_is_rejected():
+    with pytest.raises(ep.ConfigError, match="MIGRATE_ATTEMPTS"):
+        ep.migrate_attempts_from_env({"MIGRATE_ATTEMPTS": "0"})
