@@ -1,0 +1,173 @@
+{{/* Chart name, truncated to the 63 characters Kubernetes allows in names. */}}
+{{- define "mlflow.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Release-scoped full name used for every resource. */}}
+{{- define "mlflow.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "mlflow.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "mlflow.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "mlflow.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{ include "mlflow.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end }}
+
+{{- define "mlflow.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "mlflow.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{- define "mlflow.image" -}}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
+{{- end }}
+
+{{/* The Secret holding the DB password: the user's existing one, or the one this chart creates. */}}
+{{- define "mlflow.dbSecretName" -}}
+{{- default (printf "%s-db" (include "mlflow.fullname" .)) .Values.database.existingSecret }}
+{{- end }}
+
+{{- define "mlflow.dbSecretKey" -}}
+{{- if .Values.database.existingSecret }}{{ .Values.database.existingSecretKey }}{{ else }}password{{ end }}
+{{- end }}
+
+{{/*
+The one place the database connection reaches a container. The password is a
+secretKeyRef: it never appears in a ConfigMap, an argument or the pod spec.
+*/}}
+{{- define "mlflow.dbEnv" -}}
+- name: DB_HOST
+  value: {{ .Values.database.host | quote }}
+- name: DB_PORT
+  value: {{ .Values.database.port | quote }}
+- name: DB_NAME
+  value: {{ .Values.database.name | quote }}
+- name: DB_USER
+  value: {{ .Values.database.user | quote }}
+- name: DB_SSLMODE
+  value: {{ .Values.database.sslmode | quote }}
+- name: DB_WAIT_TIMEOUT_SECONDS
+  value: {{ .Values.database.waitTimeoutSeconds | quote }}
+- name: DB_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "mlflow.dbSecretName" . }}
+      key: {{ include "mlflow.dbSecretKey" . }}
+{{- end }}
+
+{{/* GCS access: key file path, emulator host. Workload Identity needs no env. */}}
+{{- define "mlflow.gcsEnv" -}}
+{{- if eq .Values.gcs.auth "keyFile" }}
+- name: GOOGLE_APPLICATION_CREDENTIALS
+  value: /var/secrets/gcs/{{ .Values.gcs.keyFileSecretKey }}
+{{- end }}
+{{- if .Values.gcs.emulatorHost }}
+- name: STORAGE_EMULATOR_HOST
+  value: {{ .Values.gcs.emulatorHost | quote }}
+{{- end }}
+{{- end }}
+
+{{/*
+Host headers MLflow accepts. Setting MLFLOW_SERVER_ALLOWED_HOSTS replaces MLflow's
+defaults, so they are repeated here (loopback, RFC 1918 and RFC 4193 ranges), then the
+Service's in-cluster names, the ingress host and the user's list, each also with ":*"
+because MLflow matches the Host header including its port.
+*/}}
+{{- define "mlflow.allowedHosts" -}}
+{{- $svc := include "mlflow.fullname" . -}}
+{{- $ns := .Release.Namespace -}}
+{{- $hosts := list "localhost" "127.0.0.1" "[::1]" "0.0.0.0" $svc (printf "%s.%s" $svc $ns) (printf "%s.%s.svc" $svc $ns) (printf "%s.%s.svc.cluster.local" $svc $ns) -}}
+{{- if and .Values.ingress.enabled .Values.ingress.host }}{{ $hosts = append $hosts .Values.ingress.host }}{{ end -}}
+{{- $hosts = concat $hosts .Values.server.allowedHosts -}}
+{{- $out := list -}}
+{{- range $hosts }}
+{{- $out = append $out . -}}
+{{- /* fnmatch reads "[" as a character class: escape it in the pattern form. */ -}}
+{{- if not (contains "*" .) }}{{ $out = append $out (printf "%s:*" (replace "[" "[[]" .)) }}{{ end -}}
+{{- end }}
+{{- $out = concat $out (list "10.*" "192.168.*" "fc00:*" "fd00:*") -}}
+{{- range $i := untilStep 16 32 1 }}{{ $out = append $out (printf "172.%d.*" $i) }}{{ end -}}
+{{- $out | uniq | join "," -}}
+{{- end }}
+
+{{- define "mlflow.corsAllowedOrigins" -}}
+{{- $origins := .Values.server.corsAllowedOrigins -}}
+{{- if and .Values.ingress.enabled .Values.ingress.host }}
+{{- $scheme := ternary "https" "http" .Values.ingress.tls.enabled -}}
+{{- $origins = append $origins (printf "%s://%s" $scheme .Values.ingress.host) -}}
+{{- end }}
+{{- $origins | uniq | join "," -}}
+{{- end }}
+
+{{/* `mlflow server` flags, the artifact mode decided in one place. */}}
+{{- define "mlflow.serverArgs" -}}
+- server
+- --host
+- 0.0.0.0
+- --port
+- "5000"
+- --workers
+- {{ .Values.server.workers | quote }}
+{{- if .Values.artifacts.proxied }}
+- --serve-artifacts
+- --artifacts-destination
+- {{ .Values.artifacts.destination | quote }}
+{{- else }}
+- --no-serve-artifacts
+- --default-artifact-root
+- {{ .Values.artifacts.destination | quote }}
+{{- end }}
+{{- range .Values.server.extraArgs }}
+- {{ . | quote }}
+{{- end }}
+{{- end }}
+
+{{/*
+Checks Helm's schema cannot express (values that depend on each other). Each
+message says which value to set and what it accepts.
+*/}}
+{{- define "mlflow.validate" -}}
+{{- if not .Values.database.host }}
+{{- fail "database.host is required: set it to the PostgreSQL host name or IP (e.g. --set database.host=10.20.0.3)" }}
+{{- end }}
+{{- if not .Values.artifacts.destination }}
+{{- fail "artifacts.destination is required: set it to a GCS URI such as gs://my-bucket/mlflow" }}
+{{- end }}
+{{- if and (not .Values.database.existingSecret) (not .Values.database.password) }}
+{{- fail "no database password: set database.existingSecret to a Secret holding it (recommended), or give database.password at install time" }}
+{{- end }}
+{{- if and (not .Values.database.existingSecret) .Values.database.password (not (trim .Values.database.password)) }}
+{{- fail "database.password is only whitespace: give the real password, or set database.existingSecret" }}
+{{- end }}
+{{- if and (eq .Values.gcs.auth "keyFile") (not .Values.gcs.keyFileSecret) }}
+{{- fail "gcs.auth is keyFile but gcs.keyFileSecret is empty: set it to the Secret holding the JSON key, or use gcs.auth=workloadIdentity" }}
+{{- end }}
+{{- if and .Values.service.nodePort (ne .Values.service.type "NodePort") (ne .Values.service.type "LoadBalancer") }}
+{{- fail (printf "service.nodePort is set but service.type is %s: use type NodePort or LoadBalancer, or remove nodePort" .Values.service.type) }}
+{{- end }}
+{{- if and .Values.ingress.enabled (not .Values.ingress.host) }}
+{{- fail "ingress.enabled is true but ingress.host is empty: set the host name users will open" }}
+{{- end }}
+{{- if and .Values.ingress.tls.enabled (not .Values.ingress.tls.secretName) }}
+{{- fail "ingress.tls.enabled is true but ingress.tls.secretName is empty: name the kubernetes.io/tls Secret" }}
+{{- end }}
+{{- end }}

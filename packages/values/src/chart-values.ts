@@ -1,0 +1,195 @@
+/**
+ * The chart's values, as a zod model. This is the single source of truth:
+ * charts/mlflow/values.schema.json, charts/mlflow/values.yaml and the values
+ * table in charts/mlflow/README.md are all generated from it (see generate-chart-files.ts),
+ * and a test fails when the committed files drift from it.
+ *
+ * Every field carries a description (it becomes the comment in values.yaml) and
+ * every object is strict, so unknown keys are rejected by both zod and Helm.
+ */
+import { z } from "zod";
+import { gsUri, host, k8sName, nodePort, port, quantity, secretKey } from "./validators.ts";
+
+/** Objects with defaults for every field: `prefault({})` runs the inner defaults. */
+const section = <T extends z.ZodRawShape>(description: string, shape: T) =>
+  z.object(shape).strict().prefault({} as never).describe(description);
+
+const stringMap = (description: string) => z.record(z.string(), z.string()).default({}).describe(description);
+/** Free-form Kubernetes objects (affinity, tolerations...) that Kubernetes itself validates. */
+const passthrough = (description: string, fallback: Record<string, unknown>) =>
+  z.record(z.string(), z.unknown()).default(fallback).describe(description);
+
+const resourceList = z
+  .object({
+    cpu: quantity().optional().describe("CPU, e.g. 500m"),
+    memory: quantity().optional().describe("Memory, e.g. 1Gi"),
+    "ephemeral-storage": quantity().optional().describe("Ephemeral storage, e.g. 1Gi"),
+  })
+  .strict();
+
+const probe = (description: string, defaults: { periodSeconds: number; failureThreshold: number; timeoutSeconds: number }) =>
+  section(description, {
+    enabled: z.boolean().default(true).describe("Whether this probe is set"),
+    periodSeconds: z.int().min(1).max(300).default(defaults.periodSeconds).describe("Seconds between checks"),
+    timeoutSeconds: z.int().min(1).max(60).default(defaults.timeoutSeconds).describe("Seconds before one check times out"),
+    failureThreshold: z.int().min(1).max(1000).default(defaults.failureThreshold).describe("Consecutive failures before the probe fails"),
+  });
+
+export const SSL_MODES = ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"] as const;
+export const SERVICE_TYPES = ["NodePort", "ClusterIP", "LoadBalancer"] as const;
+export const GCS_AUTH_MODES = ["workloadIdentity", "keyFile", "none"] as const;
+export const PULL_POLICIES = ["IfNotPresent", "Always", "Never"] as const;
+
+export const chartValuesSchema = z
+  .object({
+    nameOverride: z.string().max(63).default("").describe("Replaces the chart name in resource names"),
+    fullnameOverride: z.string().max(63).default("").describe("Replaces the whole release-based resource name"),
+
+    image: section("The MLflow server image (built from images/mlflow in this repository)", {
+      repository: z.string().min(1).default("ghcr.io/mlflow-k8s/mlflow").describe("Image repository"),
+      tag: z.string().default("").describe("Image tag; empty means the chart's appVersion (the pinned MLflow version)"),
+      pullPolicy: z.enum(PULL_POLICIES).default("IfNotPresent").describe("When the kubelet pulls the image"),
+      pullSecrets: z.array(k8sName()).default([]).describe("Names of docker-registry Secrets used to pull the image"),
+    }),
+
+    replicaCount: z.int().min(1).max(50).default(1).describe("Number of MLflow server pods"),
+
+    server: section("How `mlflow server` runs", {
+      workers: z.int().min(1).max(64).default(2).describe("Server worker processes per pod (`--workers`)"),
+      allowedHosts: z
+        .array(z.string().min(1).regex(/^[^\s,]+$/, { error: "must be one host pattern without spaces or commas" }))
+        .default([])
+        .describe(
+          "Extra Host headers MLflow accepts (MLflow >= 3.5 rejects others with 403). The Service's DNS names, the ingress host and MLflow's own defaults (localhost, private IP ranges) are always added. Add the DNS name or public IP users reach a NodePort or LoadBalancer by",
+        ),
+      corsAllowedOrigins: z
+        .array(z.string().min(1).regex(/^[^\s,]+$/, { error: "must be one origin without spaces or commas" }))
+        .default([])
+        .describe("Origins allowed to make cross-origin requests (e.g. https://notebooks.example.com); the ingress host's https origin is added"),
+      extraArgs: z.array(z.string()).default([]).describe("Extra flags appended to `mlflow server`"),
+      extraEnv: z
+        .array(z.object({ name: z.string().min(1), value: z.string() }).strict())
+        .default([])
+        .describe("Extra plain environment variables for the server container (never put secrets here)"),
+    }),
+
+    database: section("PostgreSQL backend store (e.g. Cloud SQL). The password only ever comes from a Secret", {
+      host: z.union([z.literal(""), host()]).default("").describe("Database host name or IP (required), e.g. 10.20.0.3 or 127.0.0.1 with the Cloud SQL Auth Proxy"),
+      port: port().default(5432).describe("Database port"),
+      name: z.string().min(1).max(63).default("mlflow").describe("Database name"),
+      user: z.string().min(1).max(63).default("mlflow").describe("Database user"),
+      sslmode: z.enum(SSL_MODES).default("prefer").describe("libpq sslmode"),
+      password: z
+        .string()
+        .default("")
+        .describe(
+          "Password for a Secret the chart creates. Give it at install time only (--set-string or a values file you do not commit); leave empty when using existingSecret",
+        ),
+      existingSecret: z.union([z.literal(""), k8sName()]).default("").describe("Name of an existing Secret holding the password; takes precedence over password"),
+      existingSecretKey: secretKey().default("password").describe("Key of the password inside the Secret"),
+      waitTimeoutSeconds: z.int().min(0).max(3600).default(300).describe("How long the server waits for the database at start before it exits"),
+    }),
+
+    artifacts: section("Where artifacts are stored", {
+      destination: z.union([z.literal(""), gsUri()]).default("").describe("GCS location for artifacts (required), e.g. gs://my-bucket/mlflow"),
+      proxied: z
+        .boolean()
+        .default(true)
+        .describe(
+          "true: clients upload through the server (`--serve-artifacts --artifacts-destination`); false: clients write to GCS themselves (`--default-artifact-root`) and need their own GCS credentials",
+        ),
+    }),
+
+    gcs: section("Google Cloud Storage access for the server", {
+      auth: z
+        .enum(GCS_AUTH_MODES)
+        .default("workloadIdentity")
+        .describe("workloadIdentity: the pod's ServiceAccount is bound to a Google service account; keyFile: a JSON key from a Secret; none: no credentials (emulators)"),
+      gcpServiceAccount: z
+        .string()
+        .regex(/^$|^[a-z0-9-]+@[a-z0-9-]+\.iam\.gserviceaccount\.com$/, { error: "must be a Google service account e-mail such as mlflow@my-project.iam.gserviceaccount.com" })
+        .default("")
+        .describe("With workloadIdentity: the Google service account e-mail, set as the iam.gke.io/gcp-service-account annotation"),
+      keyFileSecret: z.union([z.literal(""), k8sName()]).default("").describe("With keyFile: name of the Secret holding the JSON key"),
+      keyFileSecretKey: secretKey().default("key.json").describe("With keyFile: key of the JSON key inside that Secret"),
+      emulatorHost: z
+        .string()
+        .regex(/^$|^https?:\/\/[^\s/]+\/?$/, { error: "must be an http(s) URL with no path, e.g. http://10.0.0.5:4443" })
+        .default("")
+        .describe("STORAGE_EMULATOR_HOST for a GCS emulator (tests only), e.g. http://10.0.0.5:4443"),
+    }),
+
+    serviceAccount: section("The pod's Kubernetes ServiceAccount", {
+      create: z.boolean().default(true).describe("Create a ServiceAccount for the server"),
+      name: z.union([z.literal(""), k8sName()]).default("").describe("Name to create or use; empty means the release's full name"),
+      annotations: stringMap("Extra annotations on the ServiceAccount"),
+    }),
+
+    service: section("The Service in front of the server", {
+      type: z.enum(SERVICE_TYPES).default("NodePort").describe("NodePort (default), ClusterIP or LoadBalancer"),
+      port: port().default(5000).describe("Service port"),
+      nodePort: nodePort().nullable().default(null).describe("Fixed node port (30000-32767) with type NodePort; null lets Kubernetes choose"),
+      annotations: stringMap("Annotations on the Service"),
+    }),
+
+    ingress: section("An optional Ingress", {
+      enabled: z.boolean().default(false).describe("Create an Ingress"),
+      className: z.string().default("").describe("IngressClass name"),
+      host: z.union([z.literal(""), host()]).default("").describe("Host name users open; added to the allowed hosts"),
+      path: z.string().startsWith("/").default("/").describe("Path prefix"),
+      annotations: stringMap("Annotations on the Ingress"),
+      tls: section("TLS for the Ingress", {
+        enabled: z.boolean().default(false).describe("Serve the host over TLS"),
+        secretName: z.union([z.literal(""), k8sName()]).default("").describe("Secret with the certificate (kubernetes.io/tls)"),
+      }),
+    }),
+
+    resources: section("Container resources of the server", {
+      requests: resourceList.default({ cpu: "250m", memory: "512Mi" }).describe("Requests"),
+      limits: resourceList.default({ memory: "1536Mi" }).describe("Limits"),
+    }),
+
+    probes: section("Probes on GET /health", {
+      startup: probe("Startup probe: allows a slow first start (schema checks, DB wait)", { periodSeconds: 5, failureThreshold: 60, timeoutSeconds: 5 }),
+      readiness: probe("Readiness probe", { periodSeconds: 10, failureThreshold: 3, timeoutSeconds: 5 }),
+      liveness: probe("Liveness probe", { periodSeconds: 20, failureThreshold: 6, timeoutSeconds: 5 }),
+    }),
+
+    podSecurityContext: passthrough("Pod securityContext (defaults meet the restricted Pod Security Standard)", {
+      runAsNonRoot: true,
+      runAsUser: 10001,
+      runAsGroup: 10001,
+      fsGroup: 10001,
+      seccompProfile: { type: "RuntimeDefault" },
+    }),
+    securityContext: passthrough("Container securityContext (read-only root filesystem; /tmp is a writable emptyDir)", {
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ["ALL"] },
+    }),
+
+    podAnnotations: stringMap("Extra annotations on the pods"),
+    podLabels: stringMap("Extra labels on the pods"),
+    nodeSelector: stringMap("Node selector for the pods"),
+    tolerations: z.array(z.record(z.string(), z.unknown())).default([]).describe("Tolerations for the pods"),
+    affinity: passthrough("Affinity for the pods", {}),
+
+    migrations: section("The `mlflow db upgrade` Job run before install and upgrade", {
+      enabled: z.boolean().default(true).describe("Run the schema migration Job as a pre-install/pre-upgrade hook"),
+      backoffLimit: z.int().min(0).max(10).default(3).describe("Retries of the Job"),
+      activeDeadlineSeconds: z.int().min(30).max(7200).default(900).describe("Give up after this many seconds"),
+    }),
+
+    tests: section("The `helm test` hook pod", {
+      enabled: z.boolean().default(true).describe("Render the test pod that calls /health and the REST API"),
+    }),
+  })
+  .strict();
+
+/** Values as the user writes them (every field optional). */
+export type ChartValuesInput = z.input<typeof chartValuesSchema>;
+/** Values after defaults are applied. */
+export type ChartValues = z.output<typeof chartValuesSchema>;
+
+/** Fields whose values are secrets: redacted in every error message. */
+export const SECRET_PATHS = new Set(["database.password"]);

@@ -1,0 +1,95 @@
+/** Runs the real CLI as a user would: a child process in a scratch directory. */
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import YAML from "yaml";
+
+const CLI = new URL("../src/cli.ts", import.meta.url).pathname;
+
+function run(args: string[], opts: { env?: Record<string, string>; input?: string } = {}) {
+  const cwd = mkdtempSync(join(tmpdir(), "mlflow-values-"));
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("MLFLOW_")));
+  const result = spawnSync(process.execPath, [CLI, ...args], { cwd, env: { ...env, ...opts.env }, input: opts.input ?? "", encoding: "utf8" });
+  return { ...result, cwd, files: readdirSync(cwd) };
+}
+
+const required = ["--gcs-uri", "gs://ml-artifacts/mlflow", "--db-host", "10.20.0.3"];
+
+describe("mlflow-values CLI", () => {
+  it("writes a values file and a 0600 Secret manifest from flags and a password on stdin", () => {
+    const r = run([...required, "--secret-out", "secret.yaml", "--password-from", "stdin"], { input: "s3cr3t-pw\n" });
+    expect(r.stderr).not.toContain("s3cr3t-pw");
+    expect(r.status).toBe(0);
+    expect(r.files.sort()).toEqual(["mlflow-values.yaml", "secret.yaml"]);
+    const values = readFileSync(join(r.cwd, "mlflow-values.yaml"), "utf8");
+    expect(values).not.toContain("s3cr3t-pw");
+    expect(YAML.parse(values).database.existingSecret).toBe("mlflow-mlflow-db");
+    expect(statSync(join(r.cwd, "secret.yaml")).mode & 0o777).toBe(0o600);
+    const secret = YAML.parse(readFileSync(join(r.cwd, "secret.yaml"), "utf8"));
+    expect(Buffer.from(secret.data.password, "base64").toString()).toBe("s3cr3t-pw");
+  });
+
+  it("reads settings from MLFLOW_* environment variables, and flags win over them", () => {
+    const r = run(["--db-port", "6543", "-o", "-"], { env: { MLFLOW_GCS_URI: "gs://env-bucket", MLFLOW_DB_HOST: "db.internal", MLFLOW_DB_PORT: "1111" } });
+    expect(r.status).toBe(0);
+    const values = YAML.parse(r.stdout);
+    expect(values.artifacts.destination).toBe("gs://env-bucket");
+    expect(values.database).toMatchObject({ host: "db.internal", port: 6543 });
+  });
+
+  it("reads a config file with the lowest precedence", () => {
+    const cwd = mkdtempSync(join(tmpdir(), "mlflow-values-config-"));
+    const config = join(cwd, "config.yaml");
+    writeFileSync(config, "gcsUri: gs://from-config/x\ndbHost: cfg-db\nserviceType: ClusterIP\n");
+    const r = run(["-c", config, "--db-host", "flag-db", "-o", "-"]);
+    expect(r.status).toBe(0);
+    const values = YAML.parse(r.stdout);
+    expect(values.database.host).toBe("flag-db");
+    expect(values.service.type).toBe("ClusterIP");
+  });
+
+  it.each([
+    ["a malformed gs:// URI", ["--gcs-uri", "gs:/bucket", "--db-host", "db"], /gcsUri \(--gcs-uri \/ MLFLOW_GCS_URI\): got "gs:\/bucket": is not a valid GCS URI/],
+    ["a bucket name GCS rejects", ["--gcs-uri", "gs://google-ml", "--db-host", "db"], /invalid bucket name 'google-ml'/],
+    ["a host that is neither IP nor DNS name", ["--gcs-uri", "gs://abc", "--db-host", "db$host"], /dbHost .*got "db\$host": is not a valid host/],
+    ["a port out of range", [...required, "--db-port", "99999"], /dbPort .*got 99999: must be from 1 to 65535/],
+    ["a nodePort outside 30000-32767", [...required, "--node-port", "8080"], /nodePort .*got 8080: must be from 30000 to 32767/],
+    ["an empty password", [...required, "--secret-out", "s.yaml", "--password-from", "env:EMPTY_PW"], /password .*is empty/],
+    ["a whitespace password", [...required, "--secret-out", "s.yaml", "--password-from", "stdin"], /password .*only whitespace/],
+    ["an unset password variable", [...required, "--secret-out", "s.yaml", "--password-from", "env:NOT_SET_ANYWHERE"], /NOT_SET_ANYWHERE, which is not set/],
+  ])("rejects %s: exit 2, a clear message, nothing written", (_name, args, message) => {
+    const r = run(args, { env: { EMPTY_PW: "" }, input: "  \t \n" });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/nothing was written/);
+    expect(r.stderr).toMatch(message);
+    expect(r.files).toEqual([]);
+  });
+
+  it("rejects unknown keys in a config file: exit 2, nothing written", () => {
+    const cwd = mkdtempSync(join(tmpdir(), "mlflow-values-config-"));
+    writeFileSync(join(cwd, "c.yaml"), "gcsUri: gs://abc\ndbHost: db\ndbPasword: oops\n");
+    const r = run(["-c", join(cwd, "c.yaml")]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/dbPasword \(config file\): is not a known setting/);
+    expect(r.stderr).not.toContain("oops");
+    expect(r.files).toEqual([]);
+  });
+
+  it("refuses to overwrite an existing values file without --force", () => {
+    const first = run([...required]);
+    expect(first.status).toBe(0);
+    const again = spawnSync(process.execPath, [CLI, ...required], { cwd: first.cwd, encoding: "utf8" });
+    expect(again.status).toBe(2);
+    expect(again.stderr).toMatch(/already exists; pass --force/);
+  });
+
+  it("check validates a values file against the model", () => {
+    const cwd = mkdtempSync(join(tmpdir(), "mlflow-values-check-"));
+    writeFileSync(join(cwd, "v.yaml"), "database:\n  host: db\n  port: 0\nartifacts:\n  destination: gs://abc\n");
+    const r = run(["check", join(cwd, "v.yaml")]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/database\.port: got 0: must be from 1 to 65535/);
+  });
+});
