@@ -223,7 +223,9 @@ function pruneEmpty(value: unknown): unknown {
 
 /**
  * Validate chart values the way the chart will: the strict schema plus the
- * install-time requirements the chart enforces with `fail`.
+ * install-time requirements the chart enforces with `fail` (mlflow.validate in
+ * charts/mlflow/templates/_helpers.tpl; keep the two lists in step: the chart
+ * tests render each case through both).
  */
 export function validateChartValues(values: unknown): ChartValues {
   const result = chartValuesSchema.safeParse(values);
@@ -241,6 +243,11 @@ export function validateChartValues(values: unknown): ChartValues {
     problems.push({ field: "database.password", got: "<redacted: only whitespace>", message: "is only whitespace: give the real password" });
   }
   if (v.gcs.auth === "keyFile" && !v.gcs.keyFileSecret) problems.push({ field: "gcs.keyFileSecret", message: "is required with gcs.auth keyFile" });
+  if (v.service.nodePort !== null && v.service.type === "ClusterIP") {
+    problems.push({ field: "service.nodePort", got: String(v.service.nodePort), message: "cannot be set with service.type ClusterIP; use NodePort or LoadBalancer" });
+  }
+  if (v.ingress.enabled && !v.ingress.host) problems.push({ field: "ingress.host", message: "is required when ingress.enabled is true" });
+  if (v.ingress.tls.enabled && !v.ingress.tls.secretName) problems.push({ field: "ingress.tls.secretName", message: "is required when ingress.tls.enabled is true" });
   if (problems.length) throw new ValuesError(problems);
   return v;
 }

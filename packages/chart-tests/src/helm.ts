@@ -1,0 +1,71 @@
+/**
+ * Thin wrappers over the real helm binary (HELM_BIN or `helm` on PATH) that the
+ * chart tests use: render with values, lint. Values go through a temp file so
+ * nothing (passwords included) is put on a command line.
+ */
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import YAML from "yaml";
+
+export const CHART_DIR = new URL("../../../charts/mlflow", import.meta.url).pathname;
+export const HELM = process.env.HELM_BIN ?? "helm";
+
+export interface Manifest {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; annotations?: Record<string, string>; labels?: Record<string, string> };
+  // Rendered manifests are arbitrary Kubernetes objects; tests narrow them as needed.
+  [key: string]: unknown;
+}
+
+export interface RenderResult {
+  ok: boolean;
+  manifests: Manifest[];
+  stderr: string;
+}
+
+function helm(args: string[], values?: unknown): { status: number | null; stdout: string; stderr: string } {
+  const dir = mkdtempSync(join(tmpdir(), "chart-tests-"));
+  try {
+    const valueArgs: string[] = [];
+    if (values !== undefined) {
+      writeFileSync(join(dir, "values.yaml"), YAML.stringify(values), { mode: 0o600 });
+      valueArgs.push("-f", join(dir, "values.yaml"));
+    }
+    const r = spawnSync(HELM, [...args, ...valueArgs], { encoding: "utf8", env: { ...process.env, HELM_CACHE_HOME: join(dir, "cache"), HELM_CONFIG_HOME: join(dir, "config") } });
+    if (r.error) throw new Error(`cannot run helm (${HELM}): ${r.error.message}. Run scripts/bootstrap.sh or set HELM_BIN.`);
+    return r;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** `helm template` the chart; manifests parsed, hooks and tests included. */
+export function render(values: unknown, opts: { release?: string; namespace?: string } = {}): RenderResult {
+  const r = helm(["template", opts.release ?? "demo", CHART_DIR, "--namespace", opts.namespace ?? "ml"], values);
+  const manifests = r.status === 0 ? YAML.parseAllDocuments(r.stdout).map((d) => d.toJS() as Manifest).filter(Boolean) : [];
+  return { ok: r.status === 0, manifests, stderr: r.stderr };
+}
+
+export function lint(values: unknown): { ok: boolean; output: string } {
+  const r = helm(["lint", "--strict", CHART_DIR], values);
+  return { ok: r.status === 0, output: r.stdout + r.stderr };
+}
+
+export function helmVersion(): string {
+  return helm(["version", "--short"]).stdout.trim();
+}
+
+export function find(manifests: Manifest[], kind: string, nameSuffix = ""): Manifest {
+  const found = manifests.find((m) => m.kind === kind && m.metadata.name.endsWith(nameSuffix));
+  if (!found) throw new Error(`no ${kind}${nameSuffix ? ` named *${nameSuffix}` : ""} in: ${manifests.map((m) => `${m.kind}/${m.metadata.name}`).join(", ")}`);
+  return found;
+}
+
+/** Minimal valid values: what every render in the tests starts from. */
+export const BASE_VALUES = {
+  database: { host: "10.20.0.3", existingSecret: "mlflow-db", existingSecretKey: "password" },
+  artifacts: { destination: "gs://ml-artifacts/mlflow" },
+} as const;
