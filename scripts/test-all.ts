@@ -1,0 +1,121 @@
+/**
+ * Runs every test tier in order and prints one total across all of them.
+ *
+ *   fast         pnpm test (turbo): unit tests, chart rendering, schema checks
+ *   integration  real PostgreSQL + GCS emulator + MLflow on loopback
+ *   pytest       the image entrypoint's own tests
+ *   e2e          a real cluster (--provider local here), the chart, REST through the NodePort
+ *
+ * Each vitest run writes a JSON report under .results/; the totals come from
+ * those reports, never from parsing console text. A tier that cannot run on this
+ * machine is reported loudly with its reason and counted as skipped, never passed.
+ * Usage: node scripts/test-all.ts [--only fast,integration,...]
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+const RESULTS = join(ROOT, ".results");
+
+interface Totals {
+  passed: number;
+  failed: number;
+  skipped: number;
+}
+
+interface Tier {
+  name: string;
+  /** Why this tier cannot run here, or undefined when it can. */
+  unavailable?: () => string | undefined;
+  run: () => number;
+  /** Report files this tier wrote. */
+  reports: () => string[];
+}
+
+const only = process.argv.includes("--only") ? new Set(process.argv[process.argv.indexOf("--only") + 1]?.split(",")) : undefined;
+
+function sh(cmd: string, args: string[], env: Record<string, string> = {}): number {
+  const started = Date.now();
+  console.log(`\n$ ${cmd} ${args.join(" ")}`);
+  const r = spawnSync(cmd, args, { cwd: ROOT, stdio: "inherit", env: { ...process.env, ...env } });
+  console.log(`(exit ${r.status ?? r.signal}, ${((Date.now() - started) / 1000).toFixed(1)} s)`);
+  return r.status ?? 1;
+}
+
+const vitestArgs = (tier: string) => ["--", "--reporter=default", "--reporter=json", `--outputFile.json=.results/${tier}.json`];
+const packageReports = (tier: string) =>
+  ["packages", "e2e", "bench"].flatMap((dir) => {
+    const base = join(ROOT, dir);
+    if (!existsSync(base)) return [];
+    const candidates = dir === "packages" ? readdirSync(base).map((p) => join(base, p)) : [base];
+    return candidates.map((p) => join(p, ".results", `${tier}.json`)).filter(existsSync);
+  });
+
+const TIERS: Tier[] = [
+  {
+    name: "fast",
+    run: () => sh("pnpm", ["exec", "turbo", "run", "test", "--output-logs=new-only", ...vitestArgs("test")]),
+    reports: () => packageReports("test"),
+  },
+  {
+    name: "integration",
+    run: () => sh("pnpm", ["exec", "turbo", "run", "test:integration", "--concurrency=1", ...vitestArgs("integration")]),
+    reports: () => packageReports("integration"),
+  },
+];
+
+function vitestTotals(file: string): Totals {
+  const report = JSON.parse(readFileSync(file, "utf8")) as { numPassedTests: number; numFailedTests: number; numPendingTests: number; numTodoTests: number; numFailedTestSuites: number };
+  // A suite that failed to load has no failed tests but must still count as a failure.
+  const brokenSuites = report.numFailedTests === 0 ? report.numFailedTestSuites : 0;
+  return { passed: report.numPassedTests, failed: report.numFailedTests + brokenSuites, skipped: report.numPendingTests + report.numTodoTests };
+}
+
+function junitTotals(file: string): Totals {
+  const xml = readFileSync(file, "utf8");
+  const attr = (name: string) => Number(new RegExp(`<testsuite[^>]*\\b${name}="(\\d+)"`).exec(xml)?.[1] ?? 0);
+  const tests = attr("tests");
+  const failed = attr("failures") + attr("errors");
+  const skipped = attr("skipped");
+  return { passed: tests - failed - skipped, failed, skipped };
+}
+
+const grand: Totals = { passed: 0, failed: 0, skipped: 0 };
+const lines: string[] = [];
+rmSync(RESULTS, { recursive: true, force: true });
+mkdirSync(RESULTS, { recursive: true });
+
+for (const tier of TIERS) {
+  if (only && !only.has(tier.name)) continue;
+  const reason = tier.unavailable?.();
+  if (reason) {
+    console.error(`\n!!! TIER ${tier.name.toUpperCase()} CANNOT RUN HERE: ${reason}\n`);
+    grand.skipped += 1;
+    lines.push(`${tier.name}: NOT RUN (${reason})`);
+    continue;
+  }
+  for (const stale of tier.reports()) rmSync(stale, { force: true });
+  const status = tier.run();
+  const totals: Totals = { passed: 0, failed: 0, skipped: 0 };
+  for (const file of tier.reports()) {
+    const t = file.endsWith(".xml") ? junitTotals(file) : vitestTotals(file);
+    totals.passed += t.passed;
+    totals.failed += t.failed;
+    totals.skipped += t.skipped;
+  }
+  // A runner that exited non-zero without a failed test (crash, lint of config) is a failure too.
+  if (status !== 0 && totals.failed === 0) totals.failed += 1;
+  if (status === 0 && totals.passed === 0) {
+    console.error(`tier ${tier.name} ran no test`);
+    totals.failed += 1;
+  }
+  grand.passed += totals.passed;
+  grand.failed += totals.failed;
+  grand.skipped += totals.skipped;
+  lines.push(`${tier.name}: ${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped`);
+}
+
+console.log(`\n${lines.join("\n")}`);
+console.log(`${grand.passed} passed, ${grand.failed} failed, ${grand.skipped} skipped`);
+process.exitCode = grand.failed > 0 ? 1 : 0;
