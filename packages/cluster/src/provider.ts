@@ -16,6 +16,23 @@ export interface ClusterInfo {
    * 127.0.0.1). Undefined: discover from the Node's addresses.
    */
   nodePortHost?: string;
+  /**
+   * An address of this machine that pods can reach (e.g. the local provider's CNI bridge
+   * gateway): where host-run services (PostgreSQL, the GCS emulator) must listen for pods.
+   * Undefined: the provider cannot tell (kind/minikube/existing), use in-cluster services.
+   */
+  hostAddressForPods?: string;
+}
+
+/** What to build with `docker build` (see ClusterProvider.buildImage). */
+export interface ImageBuildSpec {
+  /** Build context directory. */
+  context: string;
+  /** Explicit, non-latest tag, e.g. "mlflow-k8s/mlflow:3.6.0". */
+  tag: string;
+  /** Dockerfile path (default: <context>/Dockerfile). */
+  dockerfile?: string;
+  buildArgs?: Record<string, string>;
 }
 
 export interface Availability {
@@ -37,6 +54,12 @@ export interface ClusterProvider {
    * in the cluster without any registry pull.
    */
   loadImage(imageRef: string): Promise<void>;
+  /**
+   * Build an image with the Docker engine this provider loads images from (the local
+   * provider runs a private dockerd; the others use the ambient one). Optional: the
+   * e2e may build with its own docker and call loadImage().
+   */
+  buildImage?(spec: ImageBuildSpec): Promise<void>;
   /** Remove what up() made and nothing else. Safe to call when nothing is up. */
   down(): Promise<void>;
 }

@@ -1,0 +1,38 @@
+/**
+ * Docker helpers shared by the providers: build an image from a Dockerfile directory and
+ * stream `docker save` into a consumer. `dockerEnv` selects the daemon (DOCKER_HOST).
+ */
+import { $ } from "zx";
+import type { ImageBuildSpec } from "./provider.ts";
+import { assertPinnedTag } from "./local/images.ts";
+import { existsSync } from "node:fs";
+
+export interface DockerTarget {
+  /** Docker CLI to run ("docker" or Debian's /usr/bin/docker). */
+  bin: string;
+  /** Extra environment, e.g. { DOCKER_HOST: "unix:///…/docker.sock" }. */
+  env: Record<string, string>;
+}
+
+export const ambientDocker: DockerTarget = { bin: "docker", env: {} };
+
+/** Argument list for `docker build` (pure, for tests). */
+export function dockerBuildArgs(spec: ImageBuildSpec, opts: { networkHost?: boolean } = {}): string[] {
+  assertPinnedTag(spec.tag);
+  const args = ["build", "-t", spec.tag];
+  if (spec.dockerfile) args.push("-f", spec.dockerfile);
+  for (const [k, v] of Object.entries(spec.buildArgs ?? {})) args.push("--build-arg", `${k}=${v}`);
+  if (opts.networkHost) args.push("--network", "host");
+  args.push(spec.context);
+  return args;
+}
+
+export async function dockerBuild(target: DockerTarget, spec: ImageBuildSpec, opts: { networkHost?: boolean; quiet?: boolean } = {}): Promise<void> {
+  if (!existsSync(spec.context)) throw new Error(`docker build context ${spec.context} does not exist`);
+  await $({ env: { ...process.env, ...target.env }, quiet: opts.quiet ?? false, verbose: false })`${target.bin} ${dockerBuildArgs(spec, opts)}`;
+}
+
+export async function dockerHasImage(target: DockerTarget, ref: string): Promise<boolean> {
+  const r = await $({ env: { ...process.env, ...target.env }, quiet: true })`${target.bin} image inspect ${ref}`.nothrow();
+  return r.exitCode === 0;
+}

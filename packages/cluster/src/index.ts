@@ -1,0 +1,14 @@
+export type { Availability, ClusterInfo, ClusterProvider, ImageBuildSpec, ProviderName } from "./provider.ts";
+export { LocalProvider } from "./providers/local.ts";
+export type { LocalState } from "./providers/local.ts";
+export { KindProvider } from "./providers/kind.ts";
+export { MinikubeProvider } from "./providers/minikube.ts";
+export { ExistingProvider } from "./providers/existing.ts";
+export { selectProvider, PROVIDER_ORDER, isProviderName } from "./select.ts";
+export { dockerBuild, dockerBuildArgs, ambientDocker } from "./docker.ts";
+export type { DockerTarget } from "./docker.ts";
+export { defaultSettings, paths as localPaths, KUBERNETES_VERSION, PAUSE_IMAGE, DEBIAN_BASE_IMAGE, BUSYBOX_IMAGE } from "./local/layout.ts";
+export type { LocalClusterSettings } from "./local/layout.ts";
+export { assertPinnedTag } from "./local/images.ts";
+export { step, waitFor, stderrLogger } from "./log.ts";
+export type { Logger } from "./log.ts";
