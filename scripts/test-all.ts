@@ -55,12 +55,12 @@ const packageReports = (tier: string) =>
 const TIERS: Tier[] = [
   {
     name: "fast",
-    run: () => sh("pnpm", ["exec", "turbo", "run", "test", "--output-logs=new-only", ...vitestArgs("test")]),
+    run: () => sh("pnpm", ["exec", "turbo", "run", "test", "--continue", "--output-logs=new-only", ...vitestArgs("test")]),
     reports: () => packageReports("test"),
   },
   {
     name: "integration",
-    run: () => sh("pnpm", ["exec", "turbo", "run", "test:integration", "--concurrency=1", ...vitestArgs("integration")]),
+    run: () => sh("pnpm", ["exec", "turbo", "run", "test:integration", "--continue", "--concurrency=1", ...vitestArgs("integration")]),
     reports: () => packageReports("integration"),
   },
 ];
