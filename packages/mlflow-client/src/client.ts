@@ -422,12 +422,18 @@ export class MlflowClient {
     });
   }
 
-  /** Lists one directory level under the run's artifact root (`path` "" for the root). */
+  /**
+   * Lists one directory level under the run's artifact root (`path` "" for the root).
+   * Returned paths are relative to the run's artifact root, like MLflow's own
+   * `artifacts/list` (so "dir/file.txt" for `listArtifacts(run, "dir")`), ready for
+   * downloadArtifact.
+   */
   async listArtifacts(run: ArtifactRunRef, path = ""): Promise<FileInfo[]> {
-    const dir = [artifactRootPath(run), path].filter((s) => s !== "").join("/");
+    const sub = path.replace(/^\/+|\/+$/g, "");
+    const dir = [artifactRootPath(run), sub].filter((s) => s !== "").join("/");
     const bytes = await this.request("GET", ARTIFACTS, { idempotent: true, query: { path: dir } });
     const res = JSON.parse(bytes.toString("utf8") || "{}") as { files?: FileInfo[] };
-    return res.files ?? [];
+    return (res.files ?? []).map((f) => ({ ...f, path: sub ? `${sub}/${f.path}` : f.path }));
   }
 
   async downloadArtifact(run: ArtifactRunRef, path: string): Promise<Buffer> {

@@ -61,7 +61,7 @@ export interface Run {
 }
 
 export interface FileInfo {
-  /** Path relative to the listed directory's artifact root. */
+  /** Path relative to the run's artifact root (the client prefixes the listed directory). */
   path: string;
   is_dir?: boolean;
   file_size?: number;

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Creates the Python venv the integration tier runs MLflow from, installing exactly the
+# pins the server image ships (images/mlflow/requirements.txt, --require-hashes) plus
+# pytest for the entrypoint's unit tests (images/mlflow/requirements-test.txt).
+#
+# The venv lives at $MLFLOW_K8S_CACHE/venv-<hash of both requirement files>
+# (default cache ~/.cache/mlflow-k8s), so a change of pins makes a new venv and an
+# unchanged one is reused. Idempotent: a venv counts only once it is complete.
+# Prints the venv's path on stdout (logs go to stderr).
+#
+# Env: MLFLOW_K8S_CACHE (cache root), MLFLOW_PYTHON (base interpreter, default python3;
+# must be Python 3.11, the version of Debian bookworm that the image runs).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+req_dir=$(cd "$here/../../../images/mlflow" && pwd)
+cache="${MLFLOW_K8S_CACHE:-$HOME/.cache/mlflow-k8s}"
+python="${MLFLOW_PYTHON:-python3}"
+log() { echo "[install-python] $*" >&2; }
+
+hash=$(cat "$req_dir/requirements.txt" "$req_dir/requirements-test.txt" | sha256sum | cut -c1-16)
+venv="$cache/venv-$hash"
+mkdir -p "$cache"
+
+exec 9>"$cache/venv-$hash.lock"
+flock 9   # two callers at once: the second waits, then finds the venv complete
+
+if [ -f "$venv/.complete" ]; then
+  log "venv up to date: $venv"
+  echo "$venv"; exit 0
+fi
+
+version=$("$python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+[ "$version" = "3.11" ] || { log "need Python 3.11 (the image's), $python is $version; set MLFLOW_PYTHON"; exit 1; }
+
+log "creating $venv with $("$python" --version 2>&1)"
+rm -rf "$venv"
+"$python" -m venv "$venv"
+start=$(date +%s)
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-input \
+  --require-hashes --only-binary=:all: \
+  -r "$req_dir/requirements.txt" -r "$req_dir/requirements-test.txt"
+"$venv/bin/python" -c 'import mlflow, psycopg2, google.cloud.storage; print("mlflow", mlflow.__version__)' >&2
+touch "$venv/.complete"
+log "installed in $(( $(date +%s) - start ))s"
+echo "$venv"

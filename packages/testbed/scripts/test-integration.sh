@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The integration tier: installs what it needs (idempotent), runs the entrypoint's pytest
+# unit tests in the venv that has the image's exact pins, then the vitest integration
+# suites against real PostgreSQL, fake-gcs-server and MLflow.
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+repo=$(cd "$here/../.." && pwd)
+venv=$(bash "$here/scripts/install-python.sh")
+bash "$here/scripts/install-fake-gcs-server.sh" >/dev/null
+echo "[test:integration] pytest images/mlflow/tests"
+(cd "$repo" && "$venv/bin/python" -m pytest -q -p no:cacheprovider images/mlflow/tests)
+echo "[test:integration] vitest integration suites"
+cd "$here" && exec npx vitest run --config vitest.integration.config.ts "$@"

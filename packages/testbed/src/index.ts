@@ -1,0 +1,27 @@
+export { startPostgres, PostgresServer, dbEnv, type PostgresOptions, type DbConnection } from "./postgres.ts";
+export { startGcsEmulator, GcsEmulator, type GcsEmulatorOptions, type GcsObject } from "./gcs.ts";
+export {
+  startMlflowServer,
+  MlflowServer,
+  runEntrypoint,
+  chartEnv,
+  chartArgs,
+  type MlflowServerOptions,
+  type MlflowEnvOptions,
+  type EntrypointResult,
+} from "./mlflow.ts";
+export {
+  startProcess,
+  stopAllProcesses,
+  liveProcesses,
+  ManagedProcess,
+  freePort,
+  waitFor,
+  sleep,
+  type ExitInfo,
+  type StartProcessOptions,
+  type StopOptions,
+  type WaitOptions,
+} from "./process.ts";
+export { httpRequest, urlHost, type HttpRequestOptions, type HttpResponse } from "./http.ts";
+export { repoRoot, imageDir, entrypointScript, cacheDir, pgBinDir, fakeGcsServerBinary, ensurePythonVenv } from "./paths.ts";

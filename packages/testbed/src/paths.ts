@@ -1,0 +1,48 @@
+import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
+import { homedir } from "node:os";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+
+const execFileAsync = promisify(execFile);
+
+/** Root of the monorepo (packages/testbed/src -> ../../..). */
+export const repoRoot: string = resolve(fileURLToPath(new URL(".", import.meta.url)), "../../..");
+export const testbedRoot: string = join(repoRoot, "packages/testbed");
+export const imageDir: string = join(repoRoot, "images/mlflow");
+/** The entrypoint the image installs as /usr/local/bin/mlflow-entrypoint. */
+export const entrypointScript: string = join(imageDir, "mlflow_entrypoint.py");
+
+/** $MLFLOW_K8S_CACHE or ~/.cache/mlflow-k8s. */
+export function cacheDir(): string {
+  return process.env["MLFLOW_K8S_CACHE"] || join(homedir(), ".cache/mlflow-k8s");
+}
+
+/** $PG_BIN_DIR or Debian's PostgreSQL 15. */
+export function pgBinDir(): string {
+  return process.env["PG_BIN_DIR"] || "/usr/lib/postgresql/15/bin";
+}
+
+/** $FAKE_GCS_SERVER or the binary scripts/install-fake-gcs-server.sh puts in the cache. */
+export function fakeGcsServerBinary(): string {
+  return process.env["FAKE_GCS_SERVER"] || join(cacheDir(), "go/bin/fake-gcs-server");
+}
+
+let venvPromise: Promise<string> | undefined;
+
+/**
+ * Runs scripts/install-python.sh (idempotent: seconds when the venv exists) and returns
+ * the venv's python, which has exactly images/mlflow/requirements.txt installed.
+ */
+export function ensurePythonVenv(): Promise<string> {
+  venvPromise ??= (async () => {
+    const script = join(testbedRoot, "scripts/install-python.sh");
+    const { stdout } = await execFileAsync("bash", [script], { env: process.env, maxBuffer: 1 << 20, timeout: 30 * 60_000 });
+    const venv = stdout.trim().split("\n").pop() ?? "";
+    const python = join(venv, "bin/python");
+    if (!existsSync(python)) throw new Error(`install-python.sh printed ${venv}, which has no bin/python`);
+    return python;
+  })();
+  return venvPromise;
+}
