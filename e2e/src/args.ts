@@ -1,0 +1,81 @@
+/** Command-line flags of `pnpm e2e`, `pnpm up` and `pnpm down`. */
+import { Command, InvalidArgumentError, Option } from "commander";
+import { PROVIDER_ORDER, type ProviderName } from "@mlflow-k8s/cluster";
+
+export interface E2eOptions {
+  command: "run" | "up" | "down";
+  /** Undefined: the first available provider. */
+  provider?: ProviderName;
+  /** Leave the cluster running after `run` (a second run reuses it). */
+  keep: boolean;
+  /** Use this already-built image instead of building images/mlflow. */
+  image?: string;
+  /** Extra values file layered over the generated values. */
+  values?: string;
+  /** Overall budget for waits (install, rollout, pod replacement), seconds. */
+  timeoutSeconds: number;
+  namespace: string;
+  release: string;
+  /** Where failure diagnostics are written. */
+  artifactsDir: string;
+  /** JSON report of the phases (counted by scripts/test-all.ts). */
+  report?: string;
+}
+
+const positiveInt = (flag: string) => (value: string) => {
+  if (!/^\d+$/.test(value) || Number(value) < 1) throw new InvalidArgumentError(`${flag} takes a whole number of seconds above 0, got "${value}"`);
+  return Number(value);
+};
+
+const K8S_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const dnsLabel = (flag: string) => (value: string) => {
+  if (!K8S_NAME.test(value) || value.length > 53) throw new InvalidArgumentError(`${flag} must be a lowercase DNS label of at most 53 characters, got "${value}"`);
+  return value;
+};
+
+export function parseArgs(argv: string[]): E2eOptions {
+  let parsed: E2eOptions | undefined;
+  const program = new Command("e2e")
+    .description("Bring up a cluster, install charts/mlflow and prove MLflow works through the NodePort.")
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+
+  const common = (cmd: Command) =>
+    cmd
+      .addOption(new Option("--provider <name>", "cluster provider (default: the first available)").choices(PROVIDER_ORDER).env("MLFLOW_K8S_PROVIDER"))
+      .option("--namespace <ns>", "namespace for the release", dnsLabel("--namespace"), "mlflow-e2e")
+      .option("--release <name>", "Helm release name", dnsLabel("--release"), "mlflow")
+      .option("--timeout <seconds>", "budget for each wait (install, rollout, pod replacement)", positiveInt("--timeout"), 600)
+      .option("--artifacts <dir>", "where failure diagnostics go", "artifacts/e2e");
+
+  const done = (command: E2eOptions["command"]) => (opts: Record<string, unknown>) => {
+    parsed = {
+      command,
+      ...(opts.provider ? { provider: opts.provider as ProviderName } : {}),
+      keep: Boolean(opts.keep),
+      ...(opts.image ? { image: String(opts.image) } : {}),
+      ...(opts.values ? { values: String(opts.values) } : {}),
+      timeoutSeconds: opts.timeout as number,
+      namespace: opts.namespace as string,
+      release: opts.release as string,
+      artifactsDir: opts.artifacts as string,
+      ...(opts.report ? { report: String(opts.report) } : {}),
+    };
+  };
+
+  common(program.command("run", { isDefault: true }).description("the whole e2e: up, install, verify, upgrade, faults, down"))
+    .option("--keep", "leave the cluster running afterwards (the release and the host services are removed)", false)
+    .option("--image <ref>", "use this image (already built) instead of building images/mlflow")
+    .option("--values <file>", "extra values file layered over the generated ones")
+    .option("--report <file>", "write a JSON report of the phases")
+    .action(done("run"));
+  common(program.command("up").description("phases 1-7 with development defaults; leaves MLflow running and prints its URL"))
+    .option("--image <ref>", "use this image (already built) instead of building images/mlflow")
+    .option("--values <file>", "extra values file layered over the generated ones")
+    .action(done("up"));
+  common(program.command("down").description("remove everything `up` made")).action(done("down"));
+
+  program.parse(argv, { from: "user" });
+  if (!parsed) throw new Error("no command parsed");
+  return parsed;
+}

@@ -1,0 +1,74 @@
+#!/usr/bin/env node
+/**
+ * The e2e suite: bring up a cluster, install charts/mlflow, prove MLflow works
+ * through the NodePort, upgrade, kill the pod, tear down. `up`/`down` run the
+ * first phases for development and leave MLflow running.
+ * Usage: pnpm e2e [--provider kind|minikube|existing|local] [--keep] [--image ref] [--values file] [--timeout s]
+ */
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { parseArgs, type E2eOptions } from "./args.ts";
+import type { Ctx } from "./context.ts";
+import { collectDiagnostics } from "./diagnostics.ts";
+import { clusterUp, preflight } from "./phases/cluster.ts";
+import { dependencies, newPassword } from "./phases/dependencies.ts";
+import { image } from "./phases/image.ts";
+import { discover, install, values } from "./phases/install.ts";
+import { helmTest, podKill, teardown, upgrade } from "./phases/lifecycle.ts";
+import { restChecks } from "./phases/rest.ts";
+import { runPhases, summary, toReport, type Phase } from "./runner.ts";
+
+const log = (line: string) => process.stderr.write(`[e2e] ${line}\n`);
+
+export const RUN_PHASES: Phase<Ctx>[] = [
+  { name: "preflight", does: "check helm, kubectl and the cluster provider's tools", run: preflight },
+  { name: "cluster", does: "bring up (or reuse) the cluster", run: clusterUp },
+  { name: "image", does: "build the MLflow image and load it into the cluster", run: image },
+  { name: "dependencies", does: "start PostgreSQL and a GCS emulator with a bucket where pods reach them", run: dependencies },
+  { name: "values", does: "generate values with packages/values; create the DB Secret through the API", run: values },
+  { name: "install", does: "helm install --wait", run: install },
+  { name: "discover", does: "find the node address and nodePort", run: discover },
+  { name: "rest", does: "tracking flow and artifact upload through the NodePort; object found in the bucket", run: restChecks },
+  { name: "helm-test", does: "helm test", run: helmTest },
+  { name: "upgrade", does: "helm upgrade that rolls the pod; earlier runs still readable", run: upgrade },
+  { name: "pod-kill", does: "delete the MLflow pod, wait for its replacement; data still there", run: podKill },
+];
+
+async function run(opts: E2eOptions): Promise<number> {
+  const ctx: Ctx = { opts, log, workDir: mkdtempSync(join(tmpdir(), "mlflow-e2e-")), dbPassword: newPassword() };
+  const started = performance.now();
+  const results = await runPhases(RUN_PHASES, ctx, log);
+  const failed = results.find((r) => r.status === "failed");
+  if (failed && ctx.tools) {
+    await collectDiagnostics(ctx.tools, { dir: resolve(opts.artifactsDir), namespace: opts.namespace, release: opts.release, secrets: [ctx.dbPassword], log }).catch((e) =>
+      log(`could not collect diagnostics: ${(e as Error).message}`),
+    );
+  }
+  const [down] = await runPhases([{ name: "teardown", does: "uninstall, stop the dependencies, cluster down unless --keep", run: teardown }], ctx, log);
+  if (down) results.push(down);
+  log(`summary (${((performance.now() - started) / 1000).toFixed(0)} s):\n${summary(results)}`);
+  if (failed) log(`FAILED in phase ${failed.name}: ${failed.error}`);
+  if (opts.report) {
+    mkdirSync(dirname(resolve(opts.report)), { recursive: true });
+    writeFileSync(resolve(opts.report), JSON.stringify(toReport(results), null, 2));
+  }
+  return results.some((r) => r.status !== "passed") ? 1 : 0;
+}
+
+async function main(argv: string[]): Promise<number> {
+  let opts: E2eOptions;
+  try {
+    opts = parseArgs(argv);
+  } catch (error) {
+    const code = (error as { code?: string }).code ?? "";
+    if (code === "commander.helpDisplayed" || code === "commander.help") return 0;
+    if (!code.startsWith("commander.")) process.stderr.write(`e2e: ${(error as Error).message}\n`);
+    return 2;
+  }
+  if (opts.command === "run") return run(opts);
+  const { up, down } = await import("./dev.ts");
+  return opts.command === "up" ? up(opts) : down(opts);
+}
+
+if (import.meta.main) process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,29 @@
+/** Phase 3: build the MLflow image from images/mlflow (or take --image) and load it into the cluster. */
+import { readFileSync } from "node:fs";
+import { DEBIAN_BASE_IMAGE } from "@mlflow-k8s/cluster";
+import YAML from "yaml";
+import { need, type Ctx } from "../context.ts";
+
+const ROOT = new URL("../../../", import.meta.url).pathname;
+
+/** The chart's appVersion: the image is tagged with it, as the chart expects by default. */
+export function appVersion(): string {
+  const chart = YAML.parse(readFileSync(`${ROOT}charts/mlflow/Chart.yaml`, "utf8")) as { appVersion: string };
+  return String(chart.appVersion);
+}
+
+export const DEFAULT_IMAGE = `ghcr.io/mlflow-k8s/mlflow:${appVersion()}`;
+
+export async function image(ctx: Ctx): Promise<void> {
+  const provider = need(ctx, "provider", "preflight");
+  ctx.image = ctx.opts.image ?? DEFAULT_IMAGE;
+  if (!ctx.opts.image) {
+    if (!provider.buildImage) throw new Error(`provider ${provider.name} cannot build images: build images/mlflow yourself and pass --image`);
+    // Where no registry is reachable the local provider builds from its own debootstrap base.
+    const buildArgs = provider.name === "local" ? { BASE_IMAGE: DEBIAN_BASE_IMAGE } : undefined;
+    await provider.buildImage({ context: `${ROOT}images/mlflow`, tag: ctx.image, ...(buildArgs ? { buildArgs } : {}) });
+    ctx.log(`  built ${ctx.image}`);
+  }
+  await provider.loadImage(ctx.image);
+  ctx.log(`  ${ctx.image} is in the cluster`);
+}

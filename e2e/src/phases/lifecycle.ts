@@ -1,0 +1,56 @@
+/**
+ * Phases 9-12: `helm test`, an upgrade that rolls the pod, a pod kill, and
+ * teardown. After the upgrade and the kill, everything written before is re-read.
+ */
+import { need, type Ctx } from "../context.ts";
+import { serverPods, waitForReadyPods } from "../kube.ts";
+import { helmValuesArgs } from "./install.ts";
+import { verifyWritten } from "./rest.ts";
+
+const CHART = new URL("../../../charts/mlflow", import.meta.url).pathname;
+const podNames = async (ctx: Ctx) => (await serverPods(need(ctx, "kube", "cluster"), ctx.opts.namespace, ctx.opts.release)).map((p) => p.metadata?.name ?? "");
+
+export async function helmTest(ctx: Ctx): Promise<void> {
+  const tools = need(ctx, "tools", "cluster");
+  const r = await tools.helm(["test", ctx.opts.release, "-n", ctx.opts.namespace, "--logs", "--timeout", `${ctx.opts.timeoutSeconds}s`]);
+  for (const line of r.stdout.split("\n").filter((l) => /GET \/health|experiments\/search|Phase:/.test(l))) ctx.log(`  ${line.trim()}`);
+}
+
+export async function upgrade(ctx: Ctx): Promise<void> {
+  const tools = need(ctx, "tools", "cluster");
+  const before = await podNames(ctx);
+  // A pod annotation changes the pod template, so the Deployment rolls.
+  const stamp = new Date().toISOString().replace(/[:.]/g, "-");
+  await tools.helm([
+    "upgrade", ctx.opts.release, CHART, "-n", ctx.opts.namespace, ...helmValuesArgs(ctx),
+    "--set-string", `podAnnotations.e2e/rolled-at=${stamp}`, "--wait", "--timeout", `${ctx.opts.timeoutSeconds}s`,
+  ]);
+  const after = await waitForReadyPods(need(ctx, "kube", "cluster"), { namespace: ctx.opts.namespace, release: ctx.opts.release, count: 1, exclude: before, timeoutMs: ctx.opts.timeoutSeconds * 1000 });
+  ctx.log(`  rolled ${before.join(", ")} -> ${after.map((p) => p.metadata?.name).join(", ")}`);
+  await verifyWritten(ctx, "after helm upgrade");
+}
+
+export async function podKill(ctx: Ctx): Promise<void> {
+  const kube = need(ctx, "kube", "cluster");
+  const victims = await podNames(ctx);
+  for (const name of victims) await kube.core.deleteNamespacedPod({ name, namespace: ctx.opts.namespace });
+  ctx.log(`  deleted ${victims.join(", ")}`);
+  const replacements = await waitForReadyPods(kube, { namespace: ctx.opts.namespace, release: ctx.opts.release, count: 1, exclude: victims, timeoutMs: ctx.opts.timeoutSeconds * 1000 });
+  ctx.log(`  replaced by ${replacements.map((p) => p.metadata?.name).join(", ")}`);
+  await verifyWritten(ctx, "after the pod was killed");
+}
+
+/** Uninstall and remove the namespace; the cluster goes too unless --keep. Safe after partial runs. */
+export async function teardown(ctx: Ctx): Promise<void> {
+  if (ctx.tools && ctx.kube) {
+    await ctx.tools.helm(["uninstall", ctx.opts.release, "-n", ctx.opts.namespace, "--wait", "--ignore-not-found"]).nothrow();
+    await ctx.kube.core.deleteNamespace({ name: ctx.opts.namespace }).catch(() => undefined);
+    ctx.log(`  release and namespace ${ctx.opts.namespace} removed`);
+  }
+  await ctx.db?.destroy();
+  await ctx.gcs?.destroy();
+  if (ctx.provider && !ctx.opts.keep) {
+    await ctx.provider.down();
+    ctx.log(`  cluster (${ctx.provider.name}) down`);
+  } else if (ctx.provider) ctx.log(`  --keep: cluster left running (kubeconfig ${ctx.cluster?.kubeconfig})`);
+}

@@ -1,0 +1,35 @@
+import { describe, expect, it } from "vitest";
+import { parseArgs } from "../src/args.ts";
+
+describe("e2e flags", () => {
+  it("defaults to the run command with the first available provider", () => {
+    expect(parseArgs([])).toMatchObject({ command: "run", keep: false, timeoutSeconds: 600, namespace: "mlflow-e2e", release: "mlflow" });
+    expect(parseArgs([]).provider).toBeUndefined();
+  });
+
+  it("takes --provider, --keep, --image, --values and --timeout", () => {
+    expect(parseArgs(["--provider", "local", "--keep", "--image", "reg/mlflow:dev", "--values", "extra.yaml", "--timeout", "90"])).toMatchObject({
+      command: "run",
+      provider: "local",
+      keep: true,
+      image: "reg/mlflow:dev",
+      values: "extra.yaml",
+      timeoutSeconds: 90,
+    });
+  });
+
+  it("parses up and down", () => {
+    expect(parseArgs(["up", "--provider", "kind"])).toMatchObject({ command: "up", provider: "kind" });
+    expect(parseArgs(["down"])).toMatchObject({ command: "down" });
+  });
+
+  it.each([
+    [["--provider", "docker-desktop"], /Allowed choices are kind, minikube, existing, local/],
+    [["--timeout", "0"], /--timeout takes a whole number of seconds above 0, got "0"/],
+    [["--timeout", "ten"], /got "ten"/],
+    [["--namespace", "Bad_NS"], /--namespace must be a lowercase DNS label/],
+    [["--bogus"], /unknown option '--bogus'/],
+  ])("rejects %j with a message naming the flag and what it accepts", (argv, message) => {
+    expect(() => parseArgs(argv)).toThrow(message);
+  });
+});
