@@ -123,6 +123,9 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
   sandbox_image = ${q(PAUSE_IMAGE)}
   enable_selinux = false
   disable_apparmor = true
+  # Sandboxed hosts may refuse lowering oom_score_adj (no CAP_SYS_RESOURCE); runc would then
+  # fail with "can't get final child's PID from pipe: EOF". Never go below containerd's own.
+  restrict_oom_score_adj = true
   [plugins."io.containerd.grpc.v1.cri".cni]
     bin_dir = "/usr/lib/cni"
     conf_dir = ${q(p.cniConfDir)}
