@@ -43,7 +43,7 @@ async function startServices(ctx: Ctx): Promise<void> {
     detached: true,
     stdio: ["pipe", logFd, logFd],
   });
-  child.stdin.end(ctx.dbPassword);
+  child.stdin?.end(ctx.dbPassword);
   child.unref();
   const state = await waitFor(`PostgreSQL and the GCS emulator (services process; log ${join(STATE_DIR, "services.log")})`, 120_000, async () =>
     existsSync(SERVICES) ? (JSON.parse(readFileSync(SERVICES, "utf8")) as { db: { host: string; port: number }; gcs: { url: string } }) : undefined,
