@@ -2,8 +2,8 @@
  * Runs every test tier in order and prints one total across all of them.
  *
  *   fast         pnpm test (turbo): unit tests, chart rendering, schema checks
- *   integration  real PostgreSQL + GCS emulator + MLflow on loopback
- *   pytest       the image entrypoint's own tests
+ *   integration  real PostgreSQL + GCS emulator + MLflow on loopback, and the
+ *                image entrypoint's pytest suite
  *   e2e          a real cluster (--provider local here), the chart, REST through the NodePort
  *
  * Each vitest run writes a JSON report under .results/; the totals come from
@@ -61,7 +61,17 @@ const TIERS: Tier[] = [
   {
     name: "integration",
     run: () => sh("pnpm", ["exec", "turbo", "run", "test:integration", "--continue", "--concurrency=1", ...vitestArgs("integration")]),
-    reports: () => packageReports("integration"),
+    // pytest (the entrypoint's unit tests) runs inside this tier and writes JUnit XML.
+    reports: () => [...packageReports("integration"), join(ROOT, "packages/testbed/.results/pytest.xml")].filter(existsSync),
+  },
+  {
+    name: "e2e",
+    unavailable: () =>
+      process.platform !== "linux" || process.getuid?.() !== 0
+        ? "the local cluster provider runs containerd, kubelet and iptables, which needs root on Linux (use `pnpm e2e --provider kind` elsewhere)"
+        : undefined,
+    run: () => sh("node", ["e2e/src/main.ts", "--provider", process.env.MLFLOW_K8S_PROVIDER ?? "local", "--report", ".results/e2e.json"]),
+    reports: () => [join(RESULTS, "e2e.json")].filter(existsSync),
   },
 ];
 
@@ -96,6 +106,7 @@ for (const tier of TIERS) {
     continue;
   }
   for (const stale of tier.reports()) rmSync(stale, { force: true });
+  const tierStarted = Date.now();
   const status = tier.run();
   const totals: Totals = { passed: 0, failed: 0, skipped: 0 };
   for (const file of tier.reports()) {
@@ -113,7 +124,7 @@ for (const tier of TIERS) {
   grand.passed += totals.passed;
   grand.failed += totals.failed;
   grand.skipped += totals.skipped;
-  lines.push(`${tier.name}: ${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped`);
+  lines.push(`${tier.name}: ${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped (${((Date.now() - tierStarted) / 1000).toFixed(0)} s)`);
 }
 
 console.log(`\n${lines.join("\n")}`);
