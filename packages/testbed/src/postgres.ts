@@ -152,7 +152,7 @@ export class PostgresServer {
         "-E", "UTF8", "--no-locale", "--no-instructions", "--no-sync",
       ], { env: { PATH: "/usr/bin:/bin", LANG: "C" }, ...(this.runAs ?? {}) });
     } catch (e) {
-      throw new Error(`initdb failed: ${(e as { stderr?: string }).stderr ?? String(e)}`);
+      throw new Error(`initdb failed: ${(e as { stderr?: string }).stderr ?? String(e)}`, { cause: e });
     } finally {
       rmSync(pwfile, { force: true });
     }

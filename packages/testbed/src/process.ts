@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { closeSync, openSync, readFileSync } from "node:fs";
+import { closeSync, openSync, readdirSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 
 export interface ExitInfo {
@@ -44,13 +44,49 @@ function installExitHook(): void {
   }
 }
 
+export interface GroupMember {
+  pid: number;
+  /** /proc state letter (R, S, D, T, ...); zombies are never listed. */
+  state: string;
+  /** argv joined with spaces. */
+  cmdline: string;
+}
+
+/**
+ * Live (non-zombie) members of a process group, from /proc. Zombies are left out: once a
+ * member's parent died, reaping it is up to PID 1, which in some sandboxes takes seconds.
+ */
+export function processGroupMembers(pgid: number): GroupMember[] {
+  const members: GroupMember[] = [];
+  let entries: string[];
+  try {
+    entries = readdirSync("/proc");
+  } catch {
+    return members;
+  }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      // "pid (comm) state ppid pgrp ...": comm may contain spaces and parentheses
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (Number(fields[2]) !== pgid || fields[0] === "Z" || fields[0] === "X") continue;
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0").join(" ").trim();
+      members.push({ pid: Number(entry), state: fields[0] ?? "?", cmdline });
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return members;
+}
+
 function groupAlive(pgid: number): boolean {
   try {
     process.kill(-pgid, 0);
-    return true;
   } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
+    if ((e as NodeJS.ErrnoException).code !== "EPERM") return false;
   }
+  return processGroupMembers(pgid).length > 0;
 }
 
 export function sleep(ms: number): Promise<void> {

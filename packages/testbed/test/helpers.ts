@@ -1,6 +1,6 @@
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, lstatSync } from "node:fs";
+import { copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { basename, join } from "node:path";
-import { imageDir, repoRoot } from "../src/index.ts";
+import { imageDir, processGroupMembers, repoRoot } from "../src/index.ts";
 
 /** The MLflow version pinned in images/mlflow/requirements.in. */
 export function pinnedMlflowVersion(): string {
@@ -16,22 +16,9 @@ export function keepLogs(suite: string, files: (string | undefined)[]): void {
   for (const f of files) if (f && existsSync(f)) copyFileSync(f, join(dir, basename(f)));
 }
 
-/** Command lines (argv joined by spaces) of every process in a process group, from /proc. */
+/** Command lines of the live processes in a process group. */
 export function commandLinesInGroup(pgid: number): string[] {
-  const out: string[] = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      // pid (comm) state ppid pgrp ...: comm may contain spaces, so split after the last ")"
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      if (Number(fields[2]) !== pgid) continue;
-      out.push(readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0").join(" ").trim());
-    } catch {
-      // the process went away meanwhile
-    }
-  }
-  return out;
+  return processGroupMembers(pgid).map((m) => m.cmdline);
 }
 
 /** Files (not dirs) under `dir` modified after `sinceMs`. */
