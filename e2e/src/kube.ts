@@ -76,8 +76,8 @@ export async function applySecret(kube: Kube, namespace: string, name: string, d
 }
 
 export async function serverPods(kube: Kube, namespace: string, release: string): Promise<V1Pod[]> {
-  const list = await kube.core.listNamespacedPod({ namespace, labelSelector: `app.kubernetes.io/instance=${release},app.kubernetes.io/name=mlflow` });
-  return list.items.filter((p) => !p.metadata?.labels?.["app.kubernetes.io/component"]);
+  const list = await kube.core.listNamespacedPod({ namespace, labelSelector: `app.kubernetes.io/instance=${release},app.kubernetes.io/name=mlflow,app.kubernetes.io/component=server` });
+  return list.items;
 }
 
 const podReady = (p: V1Pod) => p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;

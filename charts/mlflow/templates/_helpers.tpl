@@ -22,6 +22,12 @@ app.kubernetes.io/name: {{ include "mlflow.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
 
+{{/* The server pods only: the migration Job and the test pod must never become Service endpoints. */}}
+{{- define "mlflow.serverSelectorLabels" -}}
+{{ include "mlflow.selectorLabels" . }}
+app.kubernetes.io/component: server
+{{- end }}
+
 {{- define "mlflow.labels" -}}
 helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
 {{ include "mlflow.selectorLabels" . }}

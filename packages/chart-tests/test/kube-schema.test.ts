@@ -8,7 +8,7 @@ const MATRIX: [string, Record<string, unknown>][] = [
   ["created Secret, direct artifacts, fixed nodePort", { database: { host: "db", password: "pw" }, artifacts: { destination: "gs://abc/x", proxied: false }, service: { nodePort: 30080 } }],
   ["ClusterIP + Ingress with TLS", { service: { type: "ClusterIP" }, ingress: { enabled: true, host: "ml.example.com", tls: { enabled: true, secretName: "tls" } } }],
   ["key file + emulator", { gcs: { auth: "keyFile", keyFileSecret: "key", emulatorHost: "http://10.0.0.1:4443" } }],
-  ["Workload Identity, LoadBalancer, 3 replicas", { gcs: { gcpServiceAccount: "ml@p-1.iam.gserviceaccount.com" }, service: { type: "LoadBalancer" }, replicaCount: 3 }],
+  ["Workload Identity, LoadBalancer, 3 replicas (PDB), NetworkPolicy", { gcs: { gcpServiceAccount: "ml@p-1.iam.gserviceaccount.com" }, service: { type: "LoadBalancer" }, replicaCount: 3, networkPolicy: { enabled: true, ingressCidrs: ["10.0.0.0/8"] } }],
 ];
 
 describe("rendered manifests against the Kubernetes API schemas (kubernetes-models)", () => {

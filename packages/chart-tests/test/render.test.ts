@@ -179,3 +179,41 @@ describe("pod hardening and probes", () => {
     expect(script).toContain("/api/2.0/mlflow/experiments/search");
   });
 });
+
+describe("availability and isolation", () => {
+  it("renders a PodDisruptionBudget only with more than one replica", () => {
+    expect(rendered(BASE_VALUES as never).some((m) => m.kind === "PodDisruptionBudget")).toBe(false);
+    const pdb = find(rendered(with_({ replicaCount: 3 })), "PodDisruptionBudget").spec as { maxUnavailable: number; selector: { matchLabels: Record<string, string> } };
+    expect(pdb.maxUnavailable).toBe(1);
+    expect(pdb.selector.matchLabels["app.kubernetes.io/component"]).toBe("server");
+  });
+
+  it("selects only server pods in the Service, so the migration Job and test pod never receive traffic", () => {
+    const manifests = rendered(BASE_VALUES as never);
+    const selector = (find(manifests, "Service").spec as { selector: Record<string, string> }).selector;
+    const labelsOf = (m: Manifest) => (m.spec as { template?: { metadata: { labels: Record<string, string> } } }).template?.metadata.labels ?? m.metadata.labels ?? {};
+    const matches = (labels: Record<string, string>) => Object.entries(selector).every(([k, v]) => labels[k] === v);
+    expect(matches(labelsOf(find(manifests, "Deployment")))).toBe(true);
+    expect(matches(labelsOf(find(manifests, "Job", "-migrate")))).toBe(false);
+    expect(matches(labelsOf(find(manifests, "Pod", "-test")))).toBe(false);
+  });
+
+  it("NetworkPolicy: port 5000 from the release and listed namespaces; egress to DNS, the database /32, GCS and the emulator", () => {
+    const np = find(
+      rendered(with_({ networkPolicy: { enabled: true, ingressNamespaces: ["notebooks"], ingressCidrs: ["10.128.0.0/20"] }, gcs: { auth: "none", emulatorHost: "http://10.0.0.5:4443" } })),
+      "NetworkPolicy",
+    ).spec as { ingress: { from: unknown[] }[]; egress: { ports: { port: number }[]; to?: { ipBlock: { cidr: string } }[] }[] };
+    expect(np.ingress[0]?.from).toEqual([
+      { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "ml" } } },
+      { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "notebooks" } } },
+      { ipBlock: { cidr: "10.128.0.0/20" } },
+    ]);
+    const egressPorts = np.egress.map((e) => e.ports.map((p) => p.port));
+    expect(egressPorts).toEqual([[53, 53], [5432], [443], [4443]]);
+    expect(np.egress[1]?.to).toEqual([{ ipBlock: { cidr: "10.20.0.3/32" } }]);
+  });
+
+  it("no NetworkPolicy unless enabled", () => {
+    expect(rendered(BASE_VALUES as never).some((m) => m.kind === "NetworkPolicy")).toBe(false);
+  });
+});

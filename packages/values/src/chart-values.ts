@@ -174,6 +174,29 @@ export const chartValuesSchema = z
     tolerations: z.array(z.record(z.string(), z.unknown())).default([]).describe("Tolerations for the pods"),
     affinity: passthrough("Affinity for the pods", {}),
 
+    podDisruptionBudget: section("A PodDisruptionBudget, rendered only when replicaCount > 1", {
+      enabled: z.boolean().default(true).describe("Render the budget when there is more than one replica"),
+      maxUnavailable: z.int().min(1).max(49).default(1).describe("Pods a voluntary disruption (node drain) may take down at once"),
+    }),
+
+    networkPolicy: section("An optional NetworkPolicy for the server pods", {
+      enabled: z.boolean().default(false).describe("Render the NetworkPolicy"),
+      ingressNamespaces: z
+        .array(k8sName())
+        .default([])
+        .describe("Namespaces (by name) whose pods may reach port 5000, besides the release's own namespace"),
+      ingressCidrs: z
+        .array(z.string().regex(/^[0-9a-fA-F.:]+\/[0-9]{1,3}$/, { error: "must be a CIDR such as 10.0.0.0/8" }))
+        .default([])
+        .describe("Address ranges that may reach port 5000 (e.g. node addresses for NodePort traffic, a load balancer's range)"),
+      databaseCidr: z
+        .string()
+        .regex(/^$|^[0-9a-fA-F.:]+\/[0-9]{1,3}$/, { error: "must be a CIDR such as 10.20.0.0/24" })
+        .default("")
+        .describe("Where the database is, for egress; empty: database.host as a /32 when it is an IPv4 address, else any address on database.port"),
+      allowGcsEgress: z.boolean().default(true).describe("Allow egress on 443 to any address (Google Cloud Storage has no fixed range)"),
+    }),
+
     migrations: section("The `mlflow db upgrade` Job run before install and upgrade", {
       enabled: z.boolean().default(true).describe("Run the schema migration Job as a pre-install/pre-upgrade hook"),
       backoffLimit: z.int().min(0).max(10).default(3).describe("Retries of the Job"),
