@@ -10,5 +10,5 @@ export type { DockerTarget } from "./docker.ts";
 export { defaultSettings, paths as localPaths, KUBERNETES_VERSION, PAUSE_IMAGE, DEBIAN_BASE_IMAGE, BUSYBOX_IMAGE } from "./local/layout.ts";
 export type { LocalClusterSettings } from "./local/layout.ts";
 export { assertPinnedTag } from "./local/images.ts";
-export { step, waitFor, stderrLogger } from "./log.ts";
+export { step, waitFor, stderrLogger, FatalWaitError } from "./log.ts";
 export type { Logger } from "./log.ts";

@@ -19,6 +19,9 @@ export async function step<T>(log: Logger, what: string, fn: () => Promise<T>): 
   }
 }
 
+/** Thrown from a waitFor probe to stop waiting at once (e.g. the process died). */
+export class FatalWaitError extends Error {}
+
 export async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>, intervalMs = 500): Promise<T> {
   const until = Date.now() + timeoutMs;
   let last: unknown;
@@ -27,6 +30,7 @@ export async function waitFor<T>(what: string, timeoutMs: number, probe: () => P
       const v = await probe();
       if (v !== undefined && v !== false) return v;
     } catch (e) {
+      if (e instanceof FatalWaitError) throw e;
       last = e;
     }
     await new Promise((r) => setTimeout(r, intervalMs));

@@ -24,7 +24,7 @@ import * as net from "../local/hostnet.ts";
 import { assertPinnedTag, buildBusyboxImage, buildDebianBaseImage, buildPauseImage } from "../local/images.ts";
 import { dockerBuild, dockerHasImage } from "../docker.ts";
 import type { DockerTarget } from "../docker.ts";
-import { stderrLogger, step, waitFor } from "../log.ts";
+import { FatalWaitError, stderrLogger, step, waitFor } from "../log.ts";
 import type { Logger } from "../log.ts";
 
 /** What up() changed on the host, so down() can undo exactly that. */
@@ -38,6 +38,8 @@ export interface LocalState {
   varLogContainersExisted: boolean;
   /** cgroup v1 controller dirs named kubepods that existed before (left alone by down). */
   kubepodsCgroupsBefore: string[];
+  /** Host directories containerd/dockerd/CNI create at fixed paths; those absent before up are removed by down when empty. */
+  hostDirsBefore: string[];
   info?: ClusterInfo;
 }
 
@@ -56,6 +58,8 @@ const HOST_TOOLS: Array<[string, string]> = [
 const K8S_BINARIES = ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet", "kube-proxy"];
 
 const CGROUP_ROOT = "/sys/fs/cgroup";
+/** Fixed paths the runtimes create whatever their configured roots (shim sockets, fifos, plugins, netns). */
+export const HOST_RUNTIME_DIRS = ["/run/containerd", "/run/docker", "/run/netns", "/var/lib/cni", "/etc/docker"];
 
 export class LocalProvider implements ClusterProvider {
   readonly name = "local" as const;
@@ -160,6 +164,7 @@ export class LocalProvider implements ClusterProvider {
         chainsBefore: await net.snapshotChains(),
         varLogContainersExisted: existsSync("/var/log/containers"),
         kubepodsCgroupsBefore: kubepodsCgroups(),
+        hostDirsBefore: HOST_RUNTIME_DIRS.filter((d) => existsSync(d)),
       };
       this.writeState(st);
     }
@@ -188,7 +193,7 @@ export class LocalProvider implements ClusterProvider {
       await step(this.log, `start ${c.name}`, async () => {
         if (runningPid(p.run, c.name, c.bin) === undefined) startDetached({ name: c.name, bin: c.bin, args: c.args }, p.run, p.logs);
         await waitFor(`${c.name} to be ready (log: ${join(p.logs, c.name + ".log")})`, timeoutMs, async () => {
-          if (runningPid(p.run, c.name, c.bin) === undefined) throw new Error(`${c.name} exited; last log lines:\n${tail(join(p.logs, c.name + ".log"))}`);
+          if (runningPid(p.run, c.name, c.bin) === undefined) throw new FatalWaitError(`${c.name} exited; last log lines:\n${tail(join(p.logs, c.name + ".log"))}`);
           return ready();
         });
       });
@@ -264,7 +269,6 @@ export class LocalProvider implements ClusterProvider {
           port: this.settings.apiServerPort,
           path,
           method: "DELETE",
-          headers: { "content-type": "application/json" },
           ca: readFileSync(join(pki, "ca.crt")),
           cert: readFileSync(join(pki, "admin.crt")),
           key: readFileSync(join(pki, "admin.key")),
@@ -277,7 +281,7 @@ export class LocalProvider implements ClusterProvider {
       );
       req.on("error", () => resolve(0));
       req.on("timeout", () => req.destroy());
-      req.end(JSON.stringify({ kind: "DeleteOptions", apiVersion: "v1", gracePeriodSeconds: 0 }));
+      req.end();
     });
   }
 
@@ -350,6 +354,8 @@ export class LocalProvider implements ClusterProvider {
     mkdirSync(p.logs, { recursive: true });
     const target = this.dockerTarget();
     if (runningPid(p.run, "dockerd", bin) === undefined) {
+      mkdirSync(p.config, { recursive: true });
+      writeFileSync(join(p.config, "dockerd.json"), JSON.stringify({ "deprecated-key-path": join(p.docker, "key.json") }, null, 2) + "\n");
       await step(this.log, "start dockerd (private)", async () => {
         startDetached(
           {
@@ -367,13 +373,16 @@ export class LocalProvider implements ClusterProvider {
               "--ip-masq=false",
               "--userland-proxy=false",
               "--storage-driver=overlay2",
+              // Our own daemon.json: never read /etc/docker/daemon.json, and keep the trust key
+              // dockerd 20.10 writes (/etc/docker/key.json by default) in our dir.
+              `--config-file=${join(p.config, "dockerd.json")}`,
             ],
           },
           p.run,
           p.logs,
         );
         await waitFor("dockerd to answer", 60_000, async () => {
-          if (runningPid(p.run, "dockerd", bin) === undefined) throw new Error(`dockerd exited:\n${tail(join(p.logs, "dockerd.log"))}`);
+          if (runningPid(p.run, "dockerd", bin) === undefined) throw new FatalWaitError(`dockerd exited:\n${tail(join(p.logs, "dockerd.log"))}`);
           const r = await $({ env: { ...process.env, ...target.env }, quiet: true })`${target.bin} version`.nothrow();
           return r.exitCode === 0 || undefined;
         });
@@ -407,10 +416,10 @@ export class LocalProvider implements ClusterProvider {
         const r = await this.apiGet("/api/v1/pods").catch(() => undefined);
         if (!r || r.status !== 200) return;
         const pods = (JSON.parse(r.body) as { items: Array<{ metadata: { name: string; namespace: string } }> }).items;
-        for (const pod of pods) await this.apiDelete(`/api/v1/namespaces/${pod.metadata.namespace}/pods/${pod.metadata.name}`);
+        for (const pod of pods) await this.apiDelete(`/api/v1/namespaces/${pod.metadata.namespace}/pods/${pod.metadata.name}?gracePeriodSeconds=0`);
         await waitFor("pod sandboxes to stop", 60_000, async () => {
-          const t = await this.ctr(["tasks", "ls", "-q"]).nothrow();
-          return (t.exitCode !== 0 || t.stdout.trim() === "") || undefined;
+          const t = await this.ctr(["tasks", "ls"]).nothrow();
+          return t.exitCode !== 0 || !/\sRUNNING\s*$/m.test(t.stdout) || undefined;
         }).catch((e: Error) => this.log(`warning: ${e.message}; killing what is left`));
       });
     }
@@ -471,6 +480,8 @@ export class LocalProvider implements ClusterProvider {
     await step(this.log, "cgroups and /var/log/containers links", async () => {
       removeKubepodsCgroups(st?.kubepodsCgroupsBefore ?? []);
       cleanVarLogContainers(p.podLogs, st?.varLogContainersExisted ?? true);
+      const before = new Set(st?.hostDirsBefore ?? HOST_RUNTIME_DIRS);
+      for (const d of HOST_RUNTIME_DIRS) if (!before.has(d)) removeEmptyTree(d);
     });
     if (!opts.keepDir) {
       const left = mountsUnder(p.dir);
@@ -564,6 +575,26 @@ function cleanVarLogContainers(podLogs: string, existed: boolean): void {
     }
   }
   if (!existed && safeReaddir(d).length === 0) rmSync(d, { recursive: true, force: true });
+}
+
+/** Removes a directory tree only if it holds nothing but (empty) directories. */
+export function removeEmptyTree(d: string): boolean {
+  let st;
+  try {
+    st = statSync(d);
+  } catch {
+    return true;
+  }
+  if (!st.isDirectory()) return false;
+  let empty = true;
+  for (const e of safeReaddir(d)) if (!removeEmptyTree(join(d, e))) empty = false;
+  if (!empty) return false;
+  try {
+    rmdirSync(d);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function safeReaddir(d: string): string[] {
