@@ -8,6 +8,6 @@ repo=$(cd "$here/../.." && pwd)
 venv=$(bash "$here/scripts/install-python.sh")
 bash "$here/scripts/install-fake-gcs-server.sh" >/dev/null
 echo "[test:integration] pytest images/mlflow/tests"
-(cd "$repo" && "$venv/bin/python" -m pytest -q -p no:cacheprovider images/mlflow/tests)
+(cd "$repo" && PYTHONDONTWRITEBYTECODE=1 "$venv/bin/python" -m pytest -q -p no:cacheprovider images/mlflow/tests)
 echo "[test:integration] vitest integration suites"
 cd "$here" && exec npx vitest run --config vitest.integration.config.ts "$@"
