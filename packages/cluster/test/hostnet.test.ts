@@ -61,3 +61,18 @@ describe("iptables cleanup", () => {
     ]);
   });
 });
+
+describe("CNI result cache cleanup", () => {
+  it("removes our network's entries and their loopback twins, and nothing else", async () => {
+    const { mkdtempSync, writeFileSync, readdirSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const { removeCniResultCache } = await import("../src/providers/local.ts");
+    const d = mkdtempSync(join(tmpdir(), "cni-results-"));
+    const ours = "a".repeat(64);
+    const theirs = "b".repeat(64);
+    for (const f of [`mlflow-k8s-${ours}-eth0`, `cni-loopback-${ours}-lo`, `othernet-${theirs}-eth0`, `cni-loopback-${theirs}-lo`]) writeFileSync(join(d, f), "{}");
+    removeCniResultCache("mlflow-k8s", d);
+    expect(readdirSync(d).sort()).toEqual([`cni-loopback-${theirs}-lo`, `othernet-${theirs}-eth0`]);
+  });
+});

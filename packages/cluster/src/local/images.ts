@@ -65,21 +65,13 @@ export async function writeDockerArchive(layerTar: string, ref: string, cfg: Ima
     const config = renderImageConfig(diffId, cfg);
     const configId = createHash("sha256").update(config).digest("hex");
     mkdirSync(join(work, diffId));
-    renameOrCopy(layerTar, join(work, diffId, "layer.tar"));
+    copyFileSync(layerTar, join(work, diffId, "layer.tar"));
     writeFileSync(join(work, `${configId}.json`), config);
     writeFileSync(join(work, "manifest.json"), JSON.stringify([{ Config: `${configId}.json`, RepoTags: [ref], Layers: [`${diffId}/layer.tar`] }]));
     await $({ quiet: true })`tar --numeric-owner -C ${work} -cf ${out + ".tmp"} manifest.json ${configId + ".json"} ${diffId + "/layer.tar"}`;
     renameSync(out + ".tmp", out);
   } finally {
     rmSync(work, { recursive: true, force: true });
-  }
-}
-
-function renameOrCopy(from: string, to: string): void {
-  try {
-    copyFileSync(from, to);
-  } catch (e) {
-    throw new Error(`cannot stage layer ${from}: ${(e as Error).message}`);
   }
 }
 

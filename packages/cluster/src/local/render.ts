@@ -7,6 +7,9 @@ import type { LocalClusterSettings, Paths } from "./layout.ts";
 import { PAUSE_IMAGE } from "./layout.ts";
 import { join } from "node:path";
 
+/** Name of our CNI network (prefixes libcni's cache entries). */
+export const CNI_NETWORK_NAME = "mlflow-k8s";
+
 export interface KubeconfigInput {
   cluster: string;
   server: string;
@@ -147,7 +150,7 @@ export function renderCniConflist(s: LocalClusterSettings, p: Paths): string {
     JSON.stringify(
       {
         cniVersion: "0.4.0",
-        name: "mlflow-k8s",
+        name: CNI_NETWORK_NAME,
         plugins: [
           {
             type: "bridge",

@@ -16,7 +16,7 @@ import { join } from "node:path";
 import type { Availability, ClusterInfo, ClusterProvider, ImageBuildSpec } from "../provider.ts";
 import { defaultSettings, paths, KUBERNETES_VERSION, PAUSE_IMAGE, DEBIAN_BASE_IMAGE, BUSYBOX_IMAGE } from "../local/layout.ts";
 import type { LocalClusterSettings, Paths } from "../local/layout.ts";
-import { componentCommands, renderCniConflist, renderContainerdConfig, renderKubeProxyConfig, renderKubeletConfig } from "../local/render.ts";
+import { CNI_NETWORK_NAME, componentCommands, renderCniConflist, renderContainerdConfig, renderKubeProxyConfig, renderKubeletConfig } from "../local/render.ts";
 import type { ComponentCommand } from "../local/render.ts";
 import { ensurePki, writeKubeconfigs, CONTEXT } from "../local/pki.ts";
 import { runningPid, startDetached, stopManaged, pidsWithArg, stopPid, alive } from "../local/procs.ts";
@@ -480,6 +480,7 @@ export class LocalProvider implements ClusterProvider {
     await step(this.log, "cgroups and /var/log/containers links", async () => {
       removeKubepodsCgroups(st?.kubepodsCgroupsBefore ?? []);
       cleanVarLogContainers(p.podLogs, st?.varLogContainersExisted ?? true);
+      removeCniResultCache(CNI_NETWORK_NAME);
       const before = new Set(st?.hostDirsBefore ?? HOST_RUNTIME_DIRS);
       for (const d of HOST_RUNTIME_DIRS) if (!before.has(d)) removeEmptyTree(d);
     });
@@ -575,6 +576,26 @@ function cleanVarLogContainers(podLogs: string, existed: boolean): void {
     }
   }
   if (!existed && safeReaddir(d).length === 0) rmSync(d, { recursive: true, force: true });
+}
+
+/**
+ * libcni caches each attachment's result in /var/lib/cni/results (not configurable in
+ * containerd 1.6). CNI DEL removes them; after a hard kill we remove the ones of our
+ * network, and the loopback entries of the same containers.
+ */
+export function removeCniResultCache(network: string, dir = "/var/lib/cni/results"): string[] {
+  const removed: string[] = [];
+  for (const f of safeReaddir(dir)) {
+    const m = new RegExp(`^${network.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}-([0-9a-f]{64})-`).exec(f);
+    if (!m) continue;
+    for (const g of safeReaddir(dir)) {
+      if (g === f || (g.startsWith("cni-loopback-" + m[1] + "-"))) {
+        rmSync(join(dir, g), { force: true });
+        removed.push(g);
+      }
+    }
+  }
+  return removed;
 }
 
 /** Removes a directory tree only if it holds nothing but (empty) directories. */
