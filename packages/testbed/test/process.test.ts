@@ -11,11 +11,11 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe("ManagedProcess", () => {
   it("stops the whole process group, grandchildren included", async () => {
-    const p = startProcess("tree", "/bin/sh", ["-c", "sleep 300 & sleep 300 & echo started; wait"], {
+    const p = startProcess("tree", "/bin/sh", ["-c", "echo started; sleep 300 & sleep 300 & wait"], {
       env: { PATH: "/usr/bin:/bin" },
       logFile: join(dir, "tree.log"),
     });
-    await waitFor(async () => commandLinesInGroup(p.pid).length === 3, { timeoutMs: 5_000, what: "3 processes in the group" });
+    await waitFor(async () => p.log().includes("started") && commandLinesInGroup(p.pid).length === 3, { timeoutMs: 5_000, what: "3 processes in the group" });
     await p.stop({ graceMs: 2_000 });
     expect(commandLinesInGroup(p.pid)).toEqual([]);
     expect(p.running).toBe(false);
