@@ -12,3 +12,4 @@ export type { LocalClusterSettings } from "./local/layout.ts";
 export { assertPinnedTag } from "./local/images.ts";
 export { step, waitFor, stderrLogger, FatalWaitError } from "./log.ts";
 export type { Logger } from "./log.ts";
+export { buildAndLoadImage } from "./images.ts";
