@@ -198,6 +198,17 @@ describe("artifacts through the proxy", () => {
     const objects = await gcs.listObjects(`${ARTIFACT_PREFIX}/${experimentId}/`);
     expect(objects.map((o) => o.name)).toEqual([`${ARTIFACT_PREFIX}/${experimentId}/${info.run_id}/artifacts/data/a b+c.bin`]);
   });
+
+  it("uploads a 12 MiB artifact (a resumable upload to GCS) intact", async () => {
+    const experimentId = await mlflow.createExperiment("artifacts-large");
+    const { info } = await mlflow.createRun({ experimentId });
+    const bytes = Buffer.alloc(12 * 1024 * 1024);
+    for (let i = 0; i < bytes.length; i += 4096) bytes.writeUInt32LE(i, i);
+    await mlflow.uploadArtifact(info, "big.bin", bytes);
+    const [object] = await gcs.listObjects(`${ARTIFACT_PREFIX}/${experimentId}/${info.run_id}/artifacts/big.bin`);
+    expect(object?.size).toBe(bytes.length);
+    expect(Buffer.compare(await mlflow.downloadArtifact(info, "big.bin"), bytes)).toBe(0);
+  });
 });
 
 describe("errors", () => {
