@@ -15,7 +15,8 @@ import { clusterUp, preflight } from "./phases/cluster.ts";
 import { dependencies, newPassword } from "./phases/dependencies.ts";
 import { image } from "./phases/image.ts";
 import { discover, install, values } from "./phases/install.ts";
-import { helmTest, podKill, teardown, upgrade } from "./phases/lifecycle.ts";
+import { databaseRestart, installWithLateDatabase, security, upgradeUnderLoad } from "./phases/faults.ts";
+import { helmTest, podKill, teardown } from "./phases/lifecycle.ts";
 import { restChecks } from "./phases/rest.ts";
 import { runPhases, summary, toReport, type Phase } from "./runner.ts";
 
@@ -27,11 +28,13 @@ export const RUN_PHASES: Phase<Ctx>[] = [
   { name: "image", does: "build the MLflow image and load it into the cluster", run: image },
   { name: "dependencies", does: "start PostgreSQL and a GCS emulator with a bucket where pods reach them", run: dependencies },
   { name: "values", does: "generate values with packages/values; create the DB Secret through the API", run: values },
-  { name: "install", does: "helm install --wait", run: install },
+  { name: "install", does: "helm install --wait while the database is down; the migration hook waits, then Ready", run: (c) => installWithLateDatabase(c, install) },
   { name: "discover", does: "find the node address and nodePort", run: discover },
   { name: "rest", does: "tracking flow and artifact upload through the NodePort; object found in the bucket", run: restChecks },
   { name: "helm-test", does: "helm test", run: helmTest },
-  { name: "upgrade", does: "helm upgrade that rolls the pod; earlier runs still readable", run: upgrade },
+  { name: "security", does: "restricted namespace, the password in no object or log, UID 10001", run: security },
+  { name: "upgrade", does: "helm upgrade that rolls every pod under a steady stream of requests: 0 failures", run: upgradeUnderLoad },
+  { name: "db-restart", does: "restart PostgreSQL mid-run: brief failures, recovery without a pod restart", run: databaseRestart },
   { name: "pod-kill", does: "delete the MLflow pod, wait for its replacement; data still there", run: podKill },
 ];
 

@@ -28,7 +28,10 @@ export async function values(ctx: Ctx): Promise<void> {
       imageRepository: imageRef.slice(0, at),
       imageTag: imageRef.slice(at + 1),
       imagePullPolicy: "IfNotPresent",
-      // Two cores: keep the requests small enough that a rolling update fits next to the old pod.
+      // Two replicas prove the migration hook keeps them from racing on the empty database;
+      // one worker each and small requests keep a rolling update within two cores.
+      replicas: 2,
+      workers: 1,
       cpuRequest: "100m",
       memoryRequest: "384Mi",
     }),
@@ -36,7 +39,8 @@ export async function values(ctx: Ctx): Promise<void> {
   ctx.valuesFile = join(ctx.workDir, "values.yaml");
   writeFileSync(ctx.valuesFile, renderValuesFile(values));
   ctx.log(`  values written to ${ctx.valuesFile}`);
-  await ensureNamespace(kube, ctx.opts.namespace);
+  // Every e2e install proves the chart runs under the restricted Pod Security Standard.
+  await ensureNamespace(kube, ctx.opts.namespace, { "pod-security.kubernetes.io/enforce": "restricted" });
   await applySecret(kube, ctx.opts.namespace, secret.name, { [secret.key]: ctx.dbPassword });
   ctx.log(`  Secret ${ctx.opts.namespace}/${secret.name} created through the API`);
 }

@@ -1,33 +1,17 @@
 /**
- * Phases 9-12: `helm test`, an upgrade that rolls the pod, a pod kill, and
- * teardown. After the upgrade and the kill, everything written before is re-read.
+ * `helm test`, a pod kill and teardown. After the kill, everything written
+ * before is re-read (the upgrade lives in faults.ts, under load).
  */
 import { need, type Ctx } from "../context.ts";
 import { serverPods, waitForReadyPods } from "../kube.ts";
-import { helmValuesArgs } from "./install.ts";
 import { verifyWritten } from "./rest.ts";
 
-const CHART = new URL("../../../charts/mlflow", import.meta.url).pathname;
 const podNames = async (ctx: Ctx) => (await serverPods(need(ctx, "kube", "cluster"), ctx.opts.namespace, ctx.opts.release)).map((p) => p.metadata?.name ?? "");
 
 export async function helmTest(ctx: Ctx): Promise<void> {
   const tools = need(ctx, "tools", "cluster");
   const r = await tools.helm(["test", ctx.opts.release, "-n", ctx.opts.namespace, "--logs", "--timeout", `${ctx.opts.timeoutSeconds}s`]);
   for (const line of r.stdout.split("\n").filter((l) => /GET \/health|experiments\/search|Phase:/.test(l))) ctx.log(`  ${line.trim()}`);
-}
-
-export async function upgrade(ctx: Ctx): Promise<void> {
-  const tools = need(ctx, "tools", "cluster");
-  const before = await podNames(ctx);
-  // A pod annotation changes the pod template, so the Deployment rolls.
-  const stamp = new Date().toISOString().replace(/[:.]/g, "-");
-  await tools.helm([
-    "upgrade", ctx.opts.release, CHART, "-n", ctx.opts.namespace, ...helmValuesArgs(ctx),
-    "--set-string", `podAnnotations.e2e/rolled-at=${stamp}`, "--wait", "--timeout", `${ctx.opts.timeoutSeconds}s`,
-  ]);
-  const after = await waitForReadyPods(need(ctx, "kube", "cluster"), { namespace: ctx.opts.namespace, release: ctx.opts.release, count: 1, exclude: before, timeoutMs: ctx.opts.timeoutSeconds * 1000 });
-  ctx.log(`  rolled ${before.join(", ")} -> ${after.map((p) => p.metadata?.name).join(", ")}`);
-  await verifyWritten(ctx, "after helm upgrade");
 }
 
 export async function podKill(ctx: Ctx): Promise<void> {
