@@ -8,6 +8,8 @@ repo=$(cd "$here/../.." && pwd)
 venv=$(bash "$here/scripts/install-python.sh")
 bash "$here/scripts/install-fake-gcs-server.sh" >/dev/null
 echo "[test:integration] pytest images/mlflow/tests"
-(cd "$repo" && PYTHONDONTWRITEBYTECODE=1 "$venv/bin/python" -m pytest -q -p no:cacheprovider images/mlflow/tests)
+mkdir -p "$here/.results"
+# JUnit XML so scripts/test-all.ts counts these tests in the totals.
+(cd "$repo" && PYTHONDONTWRITEBYTECODE=1 "$venv/bin/python" -m pytest -q -p no:cacheprovider --junitxml "$here/.results/pytest.xml" images/mlflow/tests)
 echo "[test:integration] vitest integration suites"
 cd "$here" && exec npx vitest run --config vitest.integration.config.ts "$@"
