@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { $ } from "zx";
 import { KubeConfig, CoreV1Api } from "@kubernetes/client-node";
 import type { V1Pod } from "@kubernetes/client-node";
-import { LocalProvider, BUSYBOX_IMAGE, DEBIAN_BASE_IMAGE, waitFor } from "../src/index.ts";
+import { LocalProvider, BUSYBOX_IMAGE, DEBIAN_BASE_IMAGE, waitFor, kubeClients, nodePortAddress, nodePortOf, waitForNodesReady, waitForDeploymentAvailable } from "../src/index.ts";
 import type { ClusterInfo } from "../src/index.ts";
 
 const provider = new LocalProvider();
@@ -118,6 +118,28 @@ describe("local cluster provider (real cluster)", () => {
     await provider.loadImage("mlflow-k8s/smoke:1");
     await runPod({ metadata: { name: "smoke" }, spec: { containers: [{ name: "smoke", image: "mlflow-k8s/smoke:1", imagePullPolicy: "IfNotPresent" }] } });
     expect(await execInPod("smoke", ["cat", "/built.txt"])).toBe("built-by-docker\n");
+  });
+
+  it("offers waits and NodePort lookups through ClusterInfo", async () => {
+    const k = kubeClients(info);
+    await waitForNodesReady(k, 30_000);
+    await k.apps.createNamespacedDeployment({
+      namespace: NS,
+      body: {
+        metadata: { name: "web2" },
+        spec: {
+          replicas: 1,
+          selector: { matchLabels: { app: "web2" } },
+          template: {
+            metadata: { labels: { app: "web2" } },
+            spec: { containers: [{ name: "httpd", image: BUSYBOX_IMAGE, imagePullPolicy: "IfNotPresent", command: ["httpd", "-f", "-p", "8080", "-h", "/www"] }] },
+          },
+        },
+      },
+    });
+    await waitForDeploymentAvailable(k, NS, "web2", 120_000);
+    expect(await nodePortOf(k, NS, "web")).toBeGreaterThanOrEqual(30000);
+    expect(await nodePortAddress(info, k)).toBe("127.0.0.1");
   });
 
   it("refuses to load a :latest image", async () => {
