@@ -426,8 +426,17 @@ export class LocalProvider implements ClusterProvider {
     await stop(cmds["kube-proxy"]);
     await stop(cmds.kubelet);
 
-    // Whatever still runs in containerd: kill, and remember the netns mounts.
+    // Whatever still runs in containerd: kill, and remember the netns mounts. If containerd
+    // died (e.g. the session was killed), start it again so it can tell what it left running.
     const netnsPaths = new Set<string>();
+    if (runningPid(p.run, "containerd", cmds.containerd.bin) === undefined && existsSync(p.containerdRoot) && existsSync(join(p.config, "containerd.toml"))) {
+      await step(this.log, "restart containerd to find what it left", async () => {
+        startDetached({ name: "containerd", bin: cmds.containerd.bin, args: cmds.containerd.args }, p.run, p.logs);
+        await waitFor("containerd", 30_000, async () => (await this.ctr(["version"]).nothrow()).exitCode === 0 || undefined).catch((e: Error) =>
+          this.log(`warning: ${e.message}`),
+        );
+      });
+    }
     if (runningPid(p.run, "containerd", cmds.containerd.bin) !== undefined) {
       await step(this.log, "kill remaining containers", async () => {
         const ids = (await this.ctr(["containers", "ls", "-q"]).nothrow()).stdout.split("\n").filter(Boolean);
