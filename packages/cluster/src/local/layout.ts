@@ -90,7 +90,8 @@ export function paths(s: LocalClusterSettings) {
     podLogs: join(d, "pod-logs"),
     run: join(d, "run"),
     logs: join(d, "logs"),
-    docker: join(d, "docker"),
+    /** The private dockerd's data root: a build cache (layers, built images), kept across down. */
+    docker: join(s.cacheDir, "docker"),
     dockerSock: join(d, "run", "docker.sock"),
     images: join(s.cacheDir, "images"),
     k8sBin: join(s.cacheDir, "kubernetes", KUBERNETES_VERSION, "bin"),

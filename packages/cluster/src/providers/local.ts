@@ -475,9 +475,10 @@ export class LocalProvider implements ClusterProvider {
         await $({ quiet: true })`umount ${n}`.nothrow();
         rmSync(n, { force: true });
       }
-      const mounts = mountsUnder(p.dir);
-      for (const m of mounts) await $({ quiet: true })`umount ${m}`.nothrow();
-      for (const m of mountsUnder(p.dir)) await $({ quiet: true })`umount -l ${m}`.nothrow();
+      for (const root of [p.dir, p.docker]) {
+        for (const m of mountsUnder(root)) await $({ quiet: true })`umount ${m}`.nothrow();
+        for (const m of mountsUnder(root)) await $({ quiet: true })`umount -l ${m}`.nothrow();
+      }
     });
     await step(this.log, "iptables, interfaces, sysctls", async () => {
       const rules = await net.removeForwardRules(s);
@@ -510,7 +511,7 @@ export class LocalProvider implements ClusterProvider {
     if (await net.linkExists(this.settings.bridge)) out.push(`link ${this.settings.bridge}`);
     const save = (await $({ quiet: true })`iptables-save`.nothrow()).stdout;
     if (save.includes(net.RULE_COMMENT)) out.push("iptables rule with comment " + net.RULE_COMMENT);
-    for (const m of mountsUnder(this.paths.dir)) out.push(`mount ${m}`);
+    for (const m of [...mountsUnder(this.paths.dir), ...mountsUnder(this.paths.docker)]) out.push(`mount ${m}`);
     return out;
   }
 }
