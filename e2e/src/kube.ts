@@ -49,8 +49,16 @@ export function nodePortOf(service: V1Service, portName = "http"): number {
   return port.nodePort;
 }
 
-export async function mlflowEndpoint(kube: Kube, opts: { namespace: string; service: string; providerHost?: string | undefined }): Promise<{ host: string; port: number; url: string }> {
-  const [nodes, service] = await Promise.all([kube.core.listNode(), kube.core.readNamespacedService({ name: opts.service, namespace: opts.namespace })]);
+/** The release's MLflow Service, found by its labels (its name depends on the release name). */
+export async function findService(kube: Kube, namespace: string, release: string): Promise<V1Service> {
+  const list = await kube.core.listNamespacedService({ namespace, labelSelector: `app.kubernetes.io/instance=${release},app.kubernetes.io/name=mlflow` });
+  const [service, ...others] = list.items;
+  if (!service || others.length) throw new Error(`expected one MLflow Service of release ${release} in ${namespace}, found ${list.items.length}`);
+  return service;
+}
+
+export async function mlflowEndpoint(kube: Kube, opts: { namespace: string; release: string; providerHost?: string | undefined }): Promise<{ host: string; port: number; url: string }> {
+  const [nodes, service] = await Promise.all([kube.core.listNode(), findService(kube, opts.namespace, opts.release)]);
   const host = nodeAddress(nodes.items, opts.providerHost);
   const port = nodePortOf(service);
   const hostPart = host.includes(":") ? `[${host}]` : host;

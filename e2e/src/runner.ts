@@ -36,13 +36,30 @@ export async function runPhases<C>(phases: Phase<C>[], ctx: C, log: Log): Promis
       log(`phase ${phase.name} passed in ${seconds.toFixed(1)} s`);
     } catch (error) {
       const seconds = (performance.now() - started) / 1000;
-      const message = error instanceof Error ? error.message : String(error);
+      const message = describeError(error);
       results.push({ name: phase.name, status: "failed", seconds, error: message });
       log(`phase ${phase.name} FAILED after ${seconds.toFixed(1)} s: ${message}`);
       failed = true;
     }
   }
   return results;
+}
+
+/**
+ * One readable line for an error. @kubernetes/client-node's ApiException carries
+ * the whole HTTP exchange in its message; the API's own `message` is what matters.
+ */
+export function describeError(error: unknown): string {
+  const e = error as { code?: number; body?: unknown; message?: string };
+  if (typeof e?.code === "number" && e.body !== undefined) {
+    try {
+      const body = typeof e.body === "string" ? JSON.parse(e.body) : e.body;
+      if (body && typeof body === "object" && "message" in body) return `Kubernetes API ${e.code}: ${(body as { message: string }).message}`;
+    } catch {
+      // not JSON: fall through
+    }
+  }
+  return error instanceof Error ? error.message.split("\n")[0] ?? error.message : String(error);
 }
 
 /** The report in the shape of vitest's JSON reporter, so one tally reads every tier. */

@@ -29,3 +29,15 @@ describe("redaction", () => {
     expect(redact("pw=hunter22 again hunter22", ["hunter22"])).toBe("pw=<redacted> again <redacted>");
   });
 });
+
+describe("error lines", () => {
+  it("reduces a Kubernetes API exception to its status and message", async () => {
+    const { describeError } = await import("../src/runner.ts");
+    const apiError = Object.assign(new Error("HTTP-Code: 404\nMessage: Unknown API Status Code!\nBody: ..."), {
+      code: 404,
+      body: JSON.stringify({ kind: "Status", message: 'services "x" not found', code: 404 }),
+    });
+    expect(describeError(apiError)).toBe('Kubernetes API 404: services "x" not found');
+    expect(describeError(new Error("first line\nsecond"))).toBe("first line");
+  });
+});

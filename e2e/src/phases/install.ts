@@ -58,7 +58,7 @@ export async function install(ctx: Ctx): Promise<void> {
 
 export async function discover(ctx: Ctx): Promise<void> {
   const kube = need(ctx, "kube", "cluster");
-  const endpoint = await mlflowEndpoint(kube, { namespace: ctx.opts.namespace, service: `${ctx.opts.release}-mlflow`, providerHost: ctx.cluster?.nodePortHost });
+  const endpoint = await mlflowEndpoint(kube, { namespace: ctx.opts.namespace, release: ctx.opts.release, providerHost: ctx.cluster?.nodePortHost });
   ctx.url = endpoint.url;
   ctx.client = new MlflowClient({ baseUrl: endpoint.url, timeoutMs: 20_000, retries: 6, onRetry: (i) => ctx.log(`  retry ${i.attempt} of ${i.request} in ${i.delayMs} ms: ${i.error.message}`) });
   ctx.log(`  MLflow at ${endpoint.url} (node ${endpoint.host}, nodePort ${endpoint.port})`);
