@@ -20,6 +20,8 @@ export interface E2eOptions {
   artifactsDir: string;
   /** JSON report of the phases (counted by scripts/test-all.ts). */
   report?: string;
+  /** Phases to leave out (reported as not run, never as passed). */
+  skip: string[];
 }
 
 const positiveInt = (flag: string) => (value: string) => {
@@ -60,6 +62,7 @@ export function parseArgs(argv: string[]): E2eOptions {
       release: opts.release as string,
       artifactsDir: opts.artifacts as string,
       ...(opts.report ? { report: String(opts.report) } : {}),
+      skip: (opts.skip as string[] | undefined) ?? [],
     };
   };
 
@@ -68,6 +71,7 @@ export function parseArgs(argv: string[]): E2eOptions {
     .option("--image <ref>", "use this image (already built) instead of building images/mlflow")
     .option("--values <file>", "extra values file layered over the generated ones")
     .option("--report <file>", "write a JSON report of the phases")
+    .option("--skip <phases>", "comma-separated phases to leave out (reported as not run)", (v: string) => v.split(",").map((x) => x.trim()).filter(Boolean))
     .action(done("run"));
   common(program.command("up").description("phases 1-7 with development defaults; leaves MLflow running and prints its URL"))
     .option("--image <ref>", "use this image (already built) instead of building images/mlflow")

@@ -41,7 +41,7 @@ export const RUN_PHASES: Phase<Ctx>[] = [
 async function run(opts: E2eOptions): Promise<number> {
   const ctx: Ctx = { opts, log, workDir: mkdtempSync(join(tmpdir(), "mlflow-e2e-")), dbPassword: newPassword() };
   const started = performance.now();
-  const results = await runPhases(RUN_PHASES, ctx, log);
+  const results = await runPhases(RUN_PHASES, ctx, log, opts.skip);
   const failed = results.find((r) => r.status === "failed");
   if (failed && ctx.tools) {
     await collectDiagnostics(ctx.tools, { dir: resolve(opts.artifactsDir), namespace: opts.namespace, release: opts.release, secrets: [ctx.dbPassword], log }).catch((e) =>
@@ -69,7 +69,14 @@ async function main(argv: string[]): Promise<number> {
     if (!code.startsWith("commander.")) process.stderr.write(`e2e: ${(error as Error).message}\n`);
     return 2;
   }
-  if (opts.command === "run") return run(opts);
+  if (opts.command === "run") {
+    const unknown = opts.skip.filter((name) => !RUN_PHASES.some((p) => p.name === name));
+    if (unknown.length) {
+      process.stderr.write(`e2e: --skip names unknown phase(s) ${unknown.join(", ")}; phases: ${RUN_PHASES.map((p) => p.name).join(", ")}\n`);
+      return 2;
+    }
+    return run(opts);
+  }
   const { up, down } = await import("./dev.ts");
   return opts.command === "up" ? up(opts) : down(opts);
 }

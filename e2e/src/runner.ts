@@ -19,10 +19,17 @@ export interface PhaseResult {
 
 export type Log = (line: string) => void;
 
-export async function runPhases<C>(phases: Phase<C>[], ctx: C, log: Log): Promise<PhaseResult[]> {
+export async function runPhases<C>(phases: Phase<C>[], ctx: C, log: Log, skip: string[] = []): Promise<PhaseResult[]> {
+  const unknown = skip.filter((s) => !phases.some((p) => p.name === s));
+  if (unknown.length) throw new Error(`--skip names unknown phase(s) ${unknown.join(", ")}; phases: ${phases.map((p) => p.name).join(", ")}`);
   const results: PhaseResult[] = [];
   let failed = false;
   for (const [i, phase] of phases.entries()) {
+    if (skip.includes(phase.name)) {
+      log(`phase ${i + 1}/${phases.length} ${phase.name}: SKIPPED (--skip)`);
+      results.push({ name: phase.name, status: "not run", seconds: 0 });
+      continue;
+    }
     if (failed) {
       results.push({ name: phase.name, status: "not run", seconds: 0 });
       continue;

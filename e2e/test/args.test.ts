@@ -18,6 +18,11 @@ describe("e2e flags", () => {
     });
   });
 
+  it("takes --skip as a list of phases", () => {
+    expect(parseArgs(["--skip", "helm-test, db-restart"]).skip).toEqual(["helm-test", "db-restart"]);
+    expect(parseArgs([]).skip).toEqual([]);
+  });
+
   it("parses up and down", () => {
     expect(parseArgs(["up", "--provider", "kind"])).toMatchObject({ command: "up", provider: "kind" });
     expect(parseArgs(["down"])).toMatchObject({ command: "down" });

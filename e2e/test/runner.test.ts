@@ -24,6 +24,17 @@ describe("phase runner", () => {
   });
 });
 
+describe("skipping phases", () => {
+  it("reports a skipped phase as not run, never as passed", async () => {
+    const results = await runPhases([{ name: "a", does: "a", run: async () => {} }, { name: "b", does: "b", run: async () => {} }], {}, () => {}, ["b"]);
+    expect(results.map((r) => r.status)).toEqual(["passed", "not run"]);
+  });
+
+  it("refuses to skip a phase that does not exist", async () => {
+    await expect(runPhases([{ name: "a", does: "a", run: async () => {} }], {}, () => {}, ["nope"])).rejects.toThrow(/unknown phase\(s\) nope; phases: a/);
+  });
+});
+
 describe("redaction", () => {
   it("removes every occurrence of each secret", () => {
     expect(redact("pw=hunter22 again hunter22", ["hunter22"])).toBe("pw=<redacted> again <redacted>");
