@@ -17,9 +17,12 @@ export interface ClusterInfo {
    */
   nodePortHost?: string;
   /**
-   * An address of this machine that pods can reach (e.g. the local provider's CNI bridge
-   * gateway): where host-run services (PostgreSQL, the GCS emulator) must listen for pods.
-   * Undefined: the provider cannot tell (kind/minikube/existing), use in-cluster services.
+   * An address of this machine that pods can reach: where host-run services (PostgreSQL,
+   * the GCS emulator) must listen for pods. local: the CNI bridge gateway (10.244.0.1);
+   * kind: the gateway of the `kind` Docker network (e.g. 172.18.0.1); minikube:
+   * host.minikube.internal as the node resolves it (docker driver: the profile network's
+   * gateway, e.g. 192.168.49.1). Undefined: the provider cannot tell (existing), use
+   * in-cluster services.
    */
   hostAddressForPods?: string;
 }

@@ -11,6 +11,7 @@ import { assertPinnedTag } from "../local/images.ts";
 import { ambientDocker, dockerBuild } from "../docker.ts";
 import { stderrLogger, step } from "../log.ts";
 import type { Logger } from "../log.ts";
+import { hasFlag, kindVersionArgs, parseDockerNetworkGateway } from "../hostaddr.ts";
 
 export interface CliProviderOptions {
   /** Cluster (kind) or profile (minikube) name. */
@@ -19,6 +20,12 @@ export interface CliProviderOptions {
   stateDir?: string;
   /** Extra CLI flags for create/start, e.g. ["--image", "kindest/node:v1.34.0"]. */
   createArgs?: string[];
+  /**
+   * Kubernetes version to create, e.g. "v1.33.7" (default: env KUBERNETES_VERSION, as the
+   * e2e.yml matrix sets it; unset: the tool's default). Ignored when createArgs already pick
+   * one (kind --image, minikube --kubernetes-version).
+   */
+  kubernetesVersion?: string;
   log?: Logger;
 }
 
@@ -31,13 +38,18 @@ export class KindProvider implements ClusterProvider {
   readonly name = "kind" as const;
   readonly clusterName: string;
   private readonly stateDir: string;
-  private readonly createArgs: string[];
+  readonly createArgs: string[];
+  /** The Docker network kind puts its nodes on (kind's KIND_EXPERIMENTAL_DOCKER_NETWORK, default "kind"). */
+  readonly network: string;
   private readonly log: Logger;
 
   constructor(opts: CliProviderOptions = {}) {
     this.clusterName = opts.clusterName ?? process.env.MLFLOW_K8S_KIND_CLUSTER ?? "mlflow-k8s";
     this.stateDir = opts.stateDir ?? join(cacheRoot(), "kind");
-    this.createArgs = opts.createArgs ?? [];
+    const args = opts.createArgs ?? [];
+    const version = opts.kubernetesVersion ?? process.env.KUBERNETES_VERSION;
+    this.createArgs = hasFlag(args, "--image") ? args : [...args, ...kindVersionArgs(version)];
+    this.network = process.env.KIND_EXPERIMENTAL_DOCKER_NETWORK || "kind";
     this.log = opts.log ?? stderrLogger("kind");
   }
 
@@ -72,7 +84,7 @@ export class KindProvider implements ClusterProvider {
   async up(): Promise<ClusterInfo> {
     mkdirSync(this.stateDir, { recursive: true });
     if (await this.exists()) {
-      this.log(`reusing kind cluster ${this.clusterName}`);
+      this.log(`reusing kind cluster ${this.clusterName} (create flags not applied: ${this.createArgs.join(" ") || "none"})`);
       await $({ quiet: true })`kind export kubeconfig --name ${this.clusterName} --kubeconfig ${this.kubeconfig}`;
     } else {
       await step(this.log, `kind create cluster ${this.clusterName}`, async () => {
@@ -81,7 +93,19 @@ export class KindProvider implements ClusterProvider {
       });
     }
     // NodePorts: reachable on the node container's address (discovered from the Node).
-    return { kubeconfig: this.kubeconfig, context: `kind-${this.clusterName}` };
+    return { kubeconfig: this.kubeconfig, context: `kind-${this.clusterName}`, hostAddressForPods: await this.hostAddressForPods() };
+  }
+
+  /**
+   * The gateway of kind's Docker network: this machine's address on the bridge the node
+   * containers sit on; pod traffic to it leaves the node (masqueraded by kindnet) and
+   * arrives on the host. Host services for pods must listen on it (or 0.0.0.0).
+   */
+  async hostAddressForPods(): Promise<string> {
+    const r = await $({ quiet: true, timeout: "20s" })`docker network inspect ${this.network}`.nothrow();
+    const gw = r.exitCode === 0 ? parseDockerNetworkGateway(r.stdout) : undefined;
+    if (!gw) throw new Error(`cannot tell the host address for pods: no IPv4 gateway in \`docker network inspect ${this.network}\` (exit ${r.exitCode}): ${(r.stderr || r.stdout).trim().slice(0, 300)}`);
+    return gw;
   }
 
   async loadImage(imageRef: string): Promise<void> {

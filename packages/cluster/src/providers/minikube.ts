@@ -12,19 +12,25 @@ import { ambientDocker, dockerBuild } from "../docker.ts";
 import { stderrLogger, step } from "../log.ts";
 import type { Logger } from "../log.ts";
 import { cliVersion } from "./kind.ts";
+import { hasFlag, minikubeVersionArgs, parseDockerNetworkGateway, parseHostsLookup } from "../hostaddr.ts";
+
+/** The name minikube writes into the node's /etc/hosts (and CoreDNS) for the host. */
+export const MINIKUBE_HOST_NAME = "host.minikube.internal";
 import type { CliProviderOptions } from "./kind.ts";
 
 export class MinikubeProvider implements ClusterProvider {
   readonly name = "minikube" as const;
   readonly profile: string;
   private readonly stateDir: string;
-  private readonly createArgs: string[];
+  readonly createArgs: string[];
   private readonly log: Logger;
 
   constructor(opts: CliProviderOptions = {}) {
     this.profile = opts.clusterName ?? process.env.MLFLOW_K8S_MINIKUBE_PROFILE ?? "mlflow-k8s";
     this.stateDir = opts.stateDir ?? join(cacheRoot(), "minikube");
-    this.createArgs = opts.createArgs ?? ["--driver=docker"];
+    const args = opts.createArgs ?? ["--driver=docker"];
+    const version = opts.kubernetesVersion ?? process.env.KUBERNETES_VERSION;
+    this.createArgs = hasFlag(args, "--kubernetes-version") ? args : [...args, ...minikubeVersionArgs(version)];
     this.log = opts.log ?? stderrLogger("minikube");
   }
 
@@ -61,7 +67,7 @@ export class MinikubeProvider implements ClusterProvider {
   async up(): Promise<ClusterInfo> {
     mkdirSync(this.stateDir, { recursive: true });
     if (await this.running()) {
-      this.log(`reusing minikube profile ${this.profile}`);
+      this.log(`reusing minikube profile ${this.profile} (start flags not applied: ${this.createArgs.join(" ")})`);
       await $({ quiet: true, env: this.env() })`minikube update-context -p ${this.profile}`;
     } else {
       await step(this.log, `minikube start -p ${this.profile}`, async () => {
@@ -70,7 +76,28 @@ export class MinikubeProvider implements ClusterProvider {
       });
     }
     const ip = (await $({ quiet: true, env: this.env() })`minikube ip -p ${this.profile}`).stdout.trim();
-    return { kubeconfig: this.kubeconfig, context: this.profile, nodePortHost: ip || undefined };
+    return { kubeconfig: this.kubeconfig, context: this.profile, nodePortHost: ip || undefined, hostAddressForPods: await this.hostAddressForPods() };
+  }
+
+  /**
+   * The address pods reach this machine at: what minikube itself resolved as
+   * host.minikube.internal and wrote into the node's /etc/hosts (for the docker driver, the
+   * gateway of the profile's Docker network, e.g. 192.168.49.1). Falls back to that gateway
+   * from `docker network inspect <profile>` if the ssh lookup fails.
+   */
+  async hostAddressForPods(): Promise<string> {
+    const r = await $({ quiet: true, env: this.env(), timeout: "60s" })`minikube ssh -p ${this.profile} -- getent hosts ${MINIKUBE_HOST_NAME}`.nothrow();
+    const fromNode = r.exitCode === 0 ? parseHostsLookup(r.stdout, MINIKUBE_HOST_NAME) : undefined;
+    if (fromNode) return fromNode;
+    const n = await $({ quiet: true, timeout: "20s" })`docker network inspect ${this.profile}`.nothrow();
+    const gw = n.exitCode === 0 ? parseDockerNetworkGateway(n.stdout) : undefined;
+    if (gw) {
+      this.log(`${MINIKUBE_HOST_NAME} lookup on the node failed (exit ${r.exitCode}); using the gateway of Docker network ${this.profile}: ${gw}`);
+      return gw;
+    }
+    throw new Error(
+      `cannot tell the host address for pods: \`minikube ssh -- getent hosts ${MINIKUBE_HOST_NAME}\` gave ${JSON.stringify((r.stdout + r.stderr).trim().slice(0, 200))} and Docker network ${this.profile} has no IPv4 gateway`,
+    );
   }
 
   async loadImage(imageRef: string): Promise<void> {
