@@ -2,7 +2,15 @@
  * A steady, bounded stream of REST calls against MLflow while something else
  * happens (an upgrade, a database restart). No retries: every failure counts.
  */
-import { MlflowClient } from "@mlflow-k8s/mlflow-client";
+import { Agent } from "node:http";
+import fetch from "node-fetch";
+import { MlflowClient, type FetchLike } from "@mlflow-k8s/mlflow-client";
+
+// A new connection per request, as many short-lived clients (notebooks, CI jobs) make them:
+// what is measured is whether the Service routes new requests to a pod that serves them,
+// not how a pooled socket to a terminating pod behaves.
+const noKeepAlive = new Agent({ keepAlive: false });
+const freshConnectionFetch: FetchLike = (url, init) => fetch(url, { ...(init as object), agent: noKeepAlive }) as unknown as ReturnType<FetchLike>;
 
 export interface LoadResult {
   total: number;
@@ -20,7 +28,7 @@ export interface Load {
 }
 
 export function startLoad(baseUrl: string, runId: string, opts: { workers?: number; pauseMs?: number; maxRequests?: number } = {}): Load {
-  const client = new MlflowClient({ baseUrl, retries: 0, timeoutMs: 5000 });
+  const client = new MlflowClient({ baseUrl, retries: 0, timeoutMs: 10_000, fetch: freshConnectionFetch });
   const result: LoadResult = { total: 0, failed: 0, samples: [], failureTimes: [], successTimes: [] };
   const started = performance.now();
   const maxRequests = opts.maxRequests ?? 20_000;

@@ -86,6 +86,13 @@ secretKeyRef: it never appears in a ConfigMap, an argument or the pod spec.
 - name: GOOGLE_APPLICATION_CREDENTIALS
   value: /var/secrets/gcs/{{ .Values.gcs.keyFileSecretKey }}
 {{- end }}
+{{- if eq .Values.gcs.auth "none" }}
+{{- /* No credentials: point Google's auth libraries at a closed loopback port instead of the metadata server. */}}
+- name: GCE_METADATA_HOST
+  value: "127.0.0.1:9"
+- name: GCE_METADATA_IP
+  value: "127.0.0.1:9"
+{{- end }}
 {{- if .Values.gcs.emulatorHost }}
 - name: STORAGE_EMULATOR_HOST
   value: {{ .Values.gcs.emulatorHost | quote }}

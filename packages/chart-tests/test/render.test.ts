@@ -141,6 +141,12 @@ describe("GCS credentials", () => {
     expect(podSpec(find(manifests, "Deployment")).volumes).toEqual(expect.arrayContaining([{ name: "gcs-key", secret: { secretName: "gcs-key" } }]));
   });
 
+  it("no credentials: Google's auth libraries are pointed at a closed loopback port, not the metadata server", () => {
+    const env = envOf(server(rendered(with_({ gcs: { auth: "none" } }))));
+    expect(env).toMatchObject({ GCE_METADATA_HOST: "127.0.0.1:9", GCE_METADATA_IP: "127.0.0.1:9" });
+    expect(envOf(server(rendered(BASE_VALUES as never)))).not.toHaveProperty("GCE_METADATA_HOST");
+  });
+
   it("emulator on: STORAGE_EMULATOR_HOST is set; off: absent", () => {
     expect(envOf(server(rendered(with_({ gcs: { auth: "none", emulatorHost: "http://10.0.0.5:4443" } })))).STORAGE_EMULATOR_HOST).toBe("http://10.0.0.5:4443");
     expect(envOf(server(rendered(BASE_VALUES as never)))).not.toHaveProperty("STORAGE_EMULATOR_HOST");
@@ -160,6 +166,11 @@ describe("pod hardening and probes", () => {
   it("probes /health on the http port (5000)", () => {
     expect(c.ports).toEqual([{ name: "http", containerPort: 5000, protocol: "TCP" }]);
     for (const probe of [c.startupProbe, c.readinessProbe, c.livenessProbe]) expect(probe?.httpGet).toEqual({ path: "/health", port: "http" });
+  });
+
+  it("MLflow's job runner is off unless asked for (it costs ~1.5 GiB per pod)", () => {
+    expect(envOf(c).MLFLOW_SERVER_ENABLE_JOB_EXECUTION).toBe("false");
+    expect(envOf(server(rendered(with_({ server: { jobExecution: true } })))).MLFLOW_SERVER_ENABLE_JOB_EXECUTION).toBe("true");
   });
 
   it("the image tag defaults to the chart's appVersion", () => {

@@ -60,6 +60,7 @@ export function chartEnv(options: MlflowEnvOptions, python: string, home: string
     LANG: "C.UTF-8",
     // chart env
     HOME: home,
+    MLFLOW_SERVER_ENABLE_JOB_EXECUTION: "false",
     ...dbEnv(options.db),
   };
   if (options.storageEmulatorHost) env["STORAGE_EMULATOR_HOST"] = options.storageEmulatorHost;

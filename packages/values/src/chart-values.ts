@@ -66,6 +66,12 @@ export const chartValuesSchema = z
         .array(z.string().min(1).regex(/^[^\s,]+$/, { error: "must be one origin without spaces or commas" }))
         .default([])
         .describe("Origins allowed to make cross-origin requests (e.g. https://notebooks.example.com); the ingress host's https origin is added"),
+      jobExecution: z
+        .boolean()
+        .default(false)
+        .describe(
+          "MLflow 3's background job runner (GenAI evaluation and scorer jobs). It starts about seven extra Python processes, some 1.5 GiB more memory per pod; a tracking server does not need it",
+        ),
       extraArgs: z.array(z.string()).default([]).describe("Extra flags appended to `mlflow server`"),
       extraEnv: z
         .array(z.object({ name: z.string().min(1), value: z.string() }).strict())
@@ -104,7 +110,7 @@ export const chartValuesSchema = z
       auth: z
         .enum(GCS_AUTH_MODES)
         .default("workloadIdentity")
-        .describe("workloadIdentity: the pod's ServiceAccount is bound to a Google service account; keyFile: a JSON key from a Secret; none: no credentials (emulators)"),
+        .describe("workloadIdentity: the pod's ServiceAccount is bound to a Google service account; keyFile: a JSON key from a Secret; none: no credentials and no metadata-server lookups (emulators)"),
       gcpServiceAccount: z
         .string()
         .regex(/^$|^[a-z0-9-]+@[a-z0-9-]+\.iam\.gserviceaccount\.com$/, { error: "must be a Google service account e-mail such as mlflow@my-project.iam.gserviceaccount.com" })
