@@ -7,7 +7,7 @@ export { ExistingProvider } from "./providers/existing.ts";
 export { selectProvider, PROVIDER_ORDER, isProviderName } from "./select.ts";
 export { dockerBuild, dockerBuildArgs, ambientDocker } from "./docker.ts";
 export type { DockerTarget } from "./docker.ts";
-export { defaultSettings, paths as localPaths, KUBERNETES_VERSION, PAUSE_IMAGE, DEBIAN_BASE_IMAGE, BUSYBOX_IMAGE } from "./local/layout.ts";
+export { defaultSettings, paths as localPaths, KUBERNETES_VERSION, PAUSE_IMAGE, DEBIAN_BASE_IMAGE, BUSYBOX_IMAGE, COREDNS_IMAGE, COREDNS_VERSION } from "./local/layout.ts";
 export type { LocalClusterSettings } from "./local/layout.ts";
 export { assertPinnedTag } from "./local/images.ts";
 export { step, waitFor, stderrLogger, FatalWaitError } from "./log.ts";

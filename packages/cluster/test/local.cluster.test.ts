@@ -1,7 +1,8 @@
 /**
  * Real-cluster smoke test for the local provider (root; run with `pnpm test:cluster`).
  * up -> node Ready -> a pod on the Debian base image runs -> an HTTP pod behind a NodePort
- * answers on 127.0.0.1 -> a pod reaches the host at hostAddressForPods -> an image built by
+ * answers on 127.0.0.1 -> a pod resolves Service names through CoreDNS -> a pod reaches the
+ * host at hostAddressForPods -> an image built by
  * `docker build` runs -> down leaves no process, iptables rule, interface or mount of ours.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -13,7 +14,7 @@ import { join } from "node:path";
 import { $ } from "zx";
 import { KubeConfig, CoreV1Api } from "@kubernetes/client-node";
 import type { V1Pod } from "@kubernetes/client-node";
-import { LocalProvider, BUSYBOX_IMAGE, DEBIAN_BASE_IMAGE, waitFor, kubeClients, nodePortAddress, nodePortOf, waitForNodesReady, waitForDeploymentAvailable } from "../src/index.ts";
+import { LocalProvider, BUSYBOX_IMAGE, COREDNS_IMAGE, DEBIAN_BASE_IMAGE, waitFor, kubeClients, nodePortAddress, nodePortOf, waitForNodesReady, waitForDeploymentAvailable } from "../src/index.ts";
 import type { ClusterInfo } from "../src/index.ts";
 
 const provider = new LocalProvider();
@@ -38,9 +39,13 @@ async function httpGet(url: string): Promise<{ status: number; body: string }> {
   return { status: res.status, body: await res.text() };
 }
 
-async function execInPod(pod: string, cmd: string[]): Promise<string> {
+function kubectlBin(): string {
   const kubectl = join(provider.settings.cacheDir, "tools", "bin", "kubectl");
-  const r = await $({ quiet: true })`${existsSync(kubectl) ? kubectl : "kubectl"} --kubeconfig ${info.kubeconfig} exec ${pod} -- ${cmd}`;
+  return existsSync(kubectl) ? kubectl : "kubectl";
+}
+
+async function execInPod(pod: string, cmd: string[]): Promise<string> {
+  const r = await $({ quiet: true })`${kubectlBin()} --kubeconfig ${info.kubeconfig} exec ${pod} -- ${cmd}`;
   return r.stdout;
 }
 
@@ -67,6 +72,15 @@ describe("local cluster provider (real cluster)", () => {
     expect(node?.status?.conditions?.find((c) => c.type === "Ready")?.status).toBe("True");
     expect(info.hostAddressForPods).toBe(provider.settings.gateway);
     expect(info.nodePortHost).toBe("127.0.0.1");
+  });
+
+  it("runs CoreDNS as the kube-dns Service on its fixed ClusterIP", async () => {
+    const svc = await core.readNamespacedService({ name: "kube-dns", namespace: "kube-system" });
+    expect(svc.spec?.clusterIP).toBe(provider.settings.dnsServiceIp);
+    const pods = await core.listNamespacedPod({ namespace: "kube-system", labelSelector: "k8s-app=kube-dns" });
+    expect(pods.items).toHaveLength(1);
+    expect(pods.items[0]?.status?.conditions?.find((c) => c.type === "Ready")?.status).toBe("True");
+    expect(pods.items[0]?.spec?.containers[0]?.image).toBe(COREDNS_IMAGE);
   });
 
   it("runs a pod on the Debian base image", async () => {
@@ -98,6 +112,27 @@ describe("local cluster provider (real cluster)", () => {
       return r.status === 200 ? r : undefined;
     });
     expect(res.body).toContain("hello from mlflow-k8s local cluster");
+  });
+
+  it("resolves Service names to their ClusterIP from a pod (CoreDNS behind kube-dns)", async () => {
+    const web = await core.readNamespacedService({ name: "web", namespace: NS });
+    const clusterIp = web.spec?.clusterIP;
+    expect(clusterIp).toMatch(/^10\.96\./);
+    // The kubelet points pods at the kube-dns Service, with the cluster search path.
+    const resolvConf = await execInPod("debian-sleep", ["cat", "/etc/resolv.conf"]);
+    expect(resolvConf).toContain(`nameserver ${provider.settings.dnsServiceIp}`);
+    expect(resolvConf).toMatch(/^search default\.svc\.cluster\.local svc\.cluster\.local cluster\.local\b/m);
+    // glibc's resolver in the Debian pod: the short name, the <svc>.<ns>.svc form the chart's
+    // `helm test` uses, and the fully qualified name of the API Service.
+    const lookup = async (name: string) => (await execInPod("debian-sleep", ["getent", "ahostsv4", name])).split(/\s+/)[0];
+    expect(await lookup("web")).toBe(clusterIp);
+    expect(await lookup(`web.${NS}.svc`)).toBe(clusterIp);
+    expect(await lookup("kubernetes.default.svc.cluster.local")).toBe(provider.settings.apiServiceIp);
+    // An unknown name in the cluster domain is answered (NXDOMAIN) by CoreDNS, not timed out.
+    const t0 = Date.now();
+    const missing = await $({ quiet: true })`${kubectlBin()} --kubeconfig ${info.kubeconfig} exec debian-sleep -- getent ahostsv4 nope.${NS}.svc.cluster.local`.nothrow();
+    expect(missing.exitCode).toBe(2);
+    expect(Date.now() - t0).toBeLessThan(5000);
   });
 
   it("lets pods reach a server on the host at hostAddressForPods", async () => {

@@ -2,7 +2,9 @@
  * Images without a registry. Three images are assembled on this machine:
  *   - registry.k8s.io/pause:<v>: Kubernetes' own build/pause/linux/pause.c, gcc -static;
  *   - mlflow-k8s/busybox:<v>: Debian's busybox-static (sh, sleep, httpd) for smoke tests;
- *   - mlflow-k8s/debian:bookworm: `debootstrap --variant=minbase bookworm` (rootfs cached).
+ *   - mlflow-k8s/debian:bookworm: `debootstrap --variant=minbase bookworm` (rootfs cached);
+ *   - mlflow-k8s/coredns:<v>: the static coredns binary from local/build-coredns.sh alone
+ *     (what `FROM scratch` + `COPY coredns /` would give, without starting a Docker daemon).
  * Each is written as a `docker save`-format archive (manifest.json + config + layer.tar),
  * which both `docker load` and `ctr images import` read, so the cluster itself needs no
  * Docker daemon. Images built from a Dockerfile go through a private dockerd
@@ -12,7 +14,7 @@ import { $ } from "zx";
 import { createHash } from "node:crypto";
 import { createReadStream, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync, copyFileSync, symlinkSync, renameSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { PAUSE_VERSION, PAUSE_IMAGE, BUSYBOX_IMAGE, DEBIAN_BASE_IMAGE, KUBERNETES_VERSION } from "./layout.ts";
+import { PAUSE_VERSION, PAUSE_IMAGE, BUSYBOX_IMAGE, DEBIAN_BASE_IMAGE, KUBERNETES_VERSION, COREDNS_IMAGE, COREDNS_VERSION } from "./layout.ts";
 
 export interface ImageConfig {
   entrypoint?: string[];
@@ -131,6 +133,28 @@ export async function buildBusyboxImage(imagesDir: string): Promise<string> {
     writeFileSync(join(root, "etc", "passwd"), "root:x:0:0:root:/:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/sh\n");
     await tarLayer(root, join(work, "layer.tar"));
     await writeDockerArchive(join(work, "layer.tar"), BUSYBOX_IMAGE, { cmd: ["/bin/sh"], env: ["PATH=/bin"] }, out);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+  return out;
+}
+
+/**
+ * mlflow-k8s/coredns:<version>: /coredns (static, CGO_ENABLED=0) and empty /etc and /tmp, run as
+ * root with only NET_BIND_SERVICE (see dns.ts). Cached in imagesDir; rebuilt only when missing.
+ */
+export async function buildCorednsImage(imagesDir: string, corednsBin: string): Promise<string> {
+  const out = archivePath(imagesDir, COREDNS_IMAGE);
+  if (existsSync(out)) return out;
+  if (!existsSync(corednsBin)) throw new Error(`coredns ${COREDNS_VERSION} is not built (${corednsBin}): run packages/cluster/local/build-coredns.sh`);
+  mkdirSync(imagesDir, { recursive: true });
+  const work = mkdtempSync(join(imagesDir, "coredns-"));
+  try {
+    const root = join(work, "rootfs");
+    for (const d of ["etc", "tmp"]) mkdirSync(join(root, d), { recursive: true });
+    copyFileSync(corednsBin, join(root, "coredns"));
+    await tarLayer(root, join(work, "layer.tar"));
+    await writeDockerArchive(join(work, "layer.tar"), COREDNS_IMAGE, { entrypoint: ["/coredns"], env: [] }, out);
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

@@ -14,6 +14,13 @@ export const PAUSE_IMAGE = `registry.k8s.io/pause:${PAUSE_VERSION}`;
 export const DEBIAN_BASE_IMAGE = "mlflow-k8s/debian:bookworm";
 /** A tiny busybox image (busybox-static) for smoke tests: sh, sleep, httpd. */
 export const BUSYBOX_IMAGE = "mlflow-k8s/busybox:1.35";
+/**
+ * CoreDNS, built from the Go module proxy by local/build-coredns.sh (keep the two in step):
+ * the newest 1.12 there, the line Kubernetes 1.34 ships, built against client-go v0.34.
+ */
+export const COREDNS_VERSION = "v1.12.4";
+/** The cluster DNS image: the static coredns binary alone (no registry, never pulled). */
+export const COREDNS_IMAGE = `mlflow-k8s/coredns:${COREDNS_VERSION.slice(1)}`;
 
 export interface LocalClusterSettings {
   /** Root of all cluster state (certs, configs, data, logs, pidfiles, state.json). */
@@ -30,6 +37,10 @@ export interface LocalClusterSettings {
   serviceCidr: string;
   /** First address of serviceCidr: the `kubernetes` Service. */
   apiServiceIp: string;
+  /** Fixed ClusterIP of the kube-dns Service (CoreDNS); the kubelet's clusterDNS. */
+  dnsServiceIp: string;
+  /** The kubelet's clusterDomain and CoreDNS's zone. */
+  clusterDomain: string;
   apiServerPort: number;
   etcdClientPort: number;
   etcdPeerPort: number;
@@ -57,6 +68,8 @@ export function defaultSettings(env: NodeJS.ProcessEnv = process.env): LocalClus
     gateway: "10.244.0.1",
     serviceCidr: "10.96.0.0/16",
     apiServiceIp: "10.96.0.1",
+    dnsServiceIp: "10.96.0.10",
+    clusterDomain: "cluster.local",
     apiServerPort: Number(env.MLFLOW_K8S_LOCAL_API_PORT || 6443),
     etcdClientPort: 12379,
     etcdPeerPort: 12380,
@@ -95,6 +108,8 @@ export function paths(s: LocalClusterSettings) {
     dockerSock: join(d, "run", "docker.sock"),
     images: join(s.cacheDir, "images"),
     k8sBin: join(s.cacheDir, "kubernetes", KUBERNETES_VERSION, "bin"),
+    /** Built by local/build-coredns.sh. */
+    corednsBin: join(s.cacheDir, "coredns", COREDNS_VERSION, "bin", "coredns"),
     toolsBin: join(s.cacheDir, "tools", "bin"),
   };
 }

@@ -174,7 +174,7 @@ export function renderCniConflist(s: LocalClusterSettings, p: Paths): string {
   );
 }
 
-/** KubeletConfiguration for cgroup v1 + cgroupfs, no image GC (the pause image cannot be pulled back). */
+/** KubeletConfiguration for cgroup v1 + cgroupfs, no image GC (the pause image cannot be pulled back), cluster DNS. */
 export function renderKubeletConfig(s: LocalClusterSettings, p: Paths): string {
   return (
     JSON.stringify(
@@ -203,6 +203,10 @@ export function renderKubeletConfig(s: LocalClusterSettings, p: Paths): string {
         evictionHard: { "memory.available": "100Mi", "nodefs.available": "1%", "imagefs.available": "1%" },
         failSwapOn: false,
         podLogsDir: p.podLogs,
+        // Pods with dnsPolicy ClusterFirst get CoreDNS (the kube-dns Service) and the search path
+        // <ns>.svc.<domain> svc.<domain> <domain>; CoreDNS itself (dnsPolicy Default) gets resolvConf.
+        clusterDNS: [s.dnsServiceIp],
+        clusterDomain: s.clusterDomain,
         resolvConf: "/etc/resolv.conf",
         rotateCertificates: false,
         serializeImagePulls: false,

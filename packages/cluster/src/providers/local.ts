@@ -3,7 +3,8 @@
  * this machine (no container registry needed). See packages/cluster/README.md.
  *
  * Processes (start order): containerd, etcd, kube-apiserver, kube-controller-manager,
- * kube-scheduler, kubelet, kube-proxy (+ dockerd on demand for `docker build`).
+ * kube-scheduler, kubelet, kube-proxy (+ dockerd on demand for `docker build`); then
+ * CoreDNS runs as a kube-system Deployment behind the kube-dns Service (cluster DNS).
  * Everything lives under one directory (MLFLOW_K8S_LOCAL_DIR, default
  * ~/.cache/mlflow-k8s/local-cluster); `down` stops what it started, by PID, and removes
  * its iptables rules, interfaces, mounts and cgroups, then that directory.
@@ -11,17 +12,19 @@
 import { $ } from "zx";
 import { existsSync, mkdirSync, readFileSync, writeFileSync, rmSync, readdirSync, readlinkSync, statSync, rmdirSync } from "node:fs";
 import { request } from "node:https";
+import { Resolver } from "node:dns/promises";
 import { get as httpGet } from "node:http";
 import { join } from "node:path";
 import type { Availability, ClusterInfo, ClusterProvider, ImageBuildSpec } from "../provider.ts";
-import { defaultSettings, paths, KUBERNETES_VERSION, PAUSE_IMAGE, DEBIAN_BASE_IMAGE, BUSYBOX_IMAGE } from "../local/layout.ts";
+import { defaultSettings, paths, KUBERNETES_VERSION, PAUSE_IMAGE, DEBIAN_BASE_IMAGE, BUSYBOX_IMAGE, COREDNS_IMAGE } from "../local/layout.ts";
 import type { LocalClusterSettings, Paths } from "../local/layout.ts";
 import { CNI_NETWORK_NAME, componentCommands, renderCniConflist, renderContainerdConfig, renderKubeProxyConfig, renderKubeletConfig } from "../local/render.ts";
 import type { ComponentCommand } from "../local/render.ts";
 import { ensurePki, writeKubeconfigs, CONTEXT } from "../local/pki.ts";
 import { runningPid, startDetached, stopManaged, pidsWithArg, stopPid, alive } from "../local/procs.ts";
 import * as net from "../local/hostnet.ts";
-import { assertPinnedTag, buildBusyboxImage, buildDebianBaseImage, buildPauseImage } from "../local/images.ts";
+import { assertPinnedTag, buildBusyboxImage, buildCorednsImage, buildDebianBaseImage, buildPauseImage } from "../local/images.ts";
+import { DNS_DEPLOYMENT, DNS_NAMESPACE, DNS_SERVICE, renderDnsObjects } from "../local/dns.ts";
 import { dockerBuild, dockerHasImage } from "../docker.ts";
 import type { DockerTarget } from "../docker.ts";
 import { FatalWaitError, stderrLogger, step, waitFor } from "../log.ts";
@@ -83,6 +86,7 @@ export class LocalProvider implements ClusterProvider {
     if (pkgs.size) out.push(`missing Debian packages: ${[...pkgs].join(", ")} (run packages/cluster/local/install-host-deps.sh)`);
     const bins = K8S_BINARIES.filter((b) => !existsSync(join(this.paths.k8sBin, b)));
     if (bins.length) out.push(`missing Kubernetes binaries in ${this.paths.k8sBin}: ${bins.join(", ")} (run packages/cluster/local/build-kubernetes.sh)`);
+    if (!existsSync(this.paths.corednsBin)) out.push(`missing CoreDNS (cluster DNS) at ${this.paths.corednsBin} (run packages/cluster/local/build-coredns.sh)`);
     if (!existsSync("/sys/fs/cgroup/memory") && !existsSync("/sys/fs/cgroup/cgroup.controllers")) out.push("no cgroup filesystem at /sys/fs/cgroup");
     return out;
   }
@@ -101,6 +105,7 @@ export class LocalProvider implements ClusterProvider {
     const bin = (b: string) => join(this.paths.k8sBin, b);
     await ver("kubernetes", [bin("kube-apiserver"), "--version"], (s) => s.replace(/^Kubernetes /, ""));
     await ver("etcd", [bin("etcd"), "--version"], (s) => /etcd Version: (\S+)/.exec(s)?.[1] ?? s);
+    await ver("coredns", [this.paths.corednsBin, "-version"], (s) => s.split("\n")[0]?.replace(/^CoreDNS-/, "v") ?? s);
     await ver("containerd", ["/usr/bin/containerd", "--version"], (s) => s.split(" ")[2] ?? s);
     await ver("runc", ["/usr/sbin/runc", "--version"], (s) => s.split("\n")[0]?.replace("runc version ", "") ?? s);
     await ver("iptables", ["/usr/sbin/iptables", "--version"], (s) => s);
@@ -200,12 +205,15 @@ export class LocalProvider implements ClusterProvider {
     };
 
     await start(cmds.containerd, async () => (await this.ctr(["version"]).nothrow()).exitCode === 0);
-    await step(this.log, "images: pause + busybox into containerd", async () => {
+    await step(this.log, "images: pause + busybox + coredns into containerd", async () => {
       await this.importArchive(await buildPauseImage(p.images));
       await this.importArchive(await buildBusyboxImage(p.images));
+      await this.importArchive(await buildCorednsImage(p.images, p.corednsBin));
     });
     await start(cmds.etcd, async () => (await httpOk(`http://127.0.0.1:${s.etcdClientPort}/health`)) || undefined);
     await start(cmds["kube-apiserver"], async () => (await this.apiGet("/readyz")).status === 200 || undefined, 120_000);
+    // Applied now so the Deployment controller and scheduler act as soon as they start.
+    await step(this.log, `cluster DNS objects (CoreDNS ${COREDNS_IMAGE}, Service ${DNS_SERVICE} ${s.dnsServiceIp})`, () => this.applyDns());
     await start(cmds["kube-controller-manager"], async () => (await httpsOk(`https://127.0.0.1:${s.controllerManagerPort}/healthz`)) || undefined);
     await start(cmds["kube-scheduler"], async () => (await httpsOk(`https://127.0.0.1:${s.schedulerPort}/healthz`)) || undefined);
     await start(cmds.kubelet, async () => (await httpOk(`http://127.0.0.1:${s.kubeletHealthzPort}/healthz`)) || undefined, 90_000);
@@ -218,22 +226,80 @@ export class LocalProvider implements ClusterProvider {
           return node.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") || undefined;
         }),
     );
-    await step(this.log, "default ServiceAccount and kube-root-ca.crt", () =>
-      waitFor("the default ServiceAccount", 60_000, async () => {
-        const sa = await this.apiGet("/api/v1/namespaces/default/serviceaccounts/default");
-        const cm = await this.apiGet("/api/v1/namespaces/default/configmaps/kube-root-ca.crt");
-        return (sa.status === 200 && cm.status === 200) || undefined;
-      }),
-    );
+    await Promise.all([
+      step(this.log, "default ServiceAccount and kube-root-ca.crt", () =>
+        waitFor("the default ServiceAccount", 60_000, async () => {
+          const sa = await this.apiGet("/api/v1/namespaces/default/serviceaccounts/default");
+          const cm = await this.apiGet("/api/v1/namespaces/default/configmaps/kube-root-ca.crt");
+          return (sa.status === 200 && cm.status === 200) || undefined;
+        }),
+      ),
+      step(this.log, `cluster DNS answers on ${s.dnsServiceIp}`, () => this.waitForDns()),
+    ]);
     st.info = this.info();
     this.writeState(st);
     this.log(`cluster up in ${((performance.now() - t0) / 1000).toFixed(1)}s: KUBECONFIG=${p.adminKubeconfig}; pods reach the host at ${s.gateway}`);
     return this.info();
   }
 
+  // ---------------------------------------------------------------- cluster DNS
+
+  /** Server-side applies CoreDNS's objects (creates them, or leaves them as they are on a re-up). */
+  private async applyDns(): Promise<void> {
+    for (const o of renderDnsObjects(this.settings)) {
+      const r = await this.apiRequest("PATCH", `${o.path}?fieldManager=mlflow-k8s-local&force=true`, JSON.stringify(o.body), "application/apply-patch+yaml");
+      if (r.status !== 200 && r.status !== 201) throw new Error(`apply ${o.path}: HTTP ${r.status}: ${r.body.slice(0, 500)}`);
+    }
+  }
+
+  /**
+   * Waits until pods can use the cluster DNS: the CoreDNS Deployment is Available (its
+   * readiness is CoreDNS's /ready: the kubernetes plugin has synced), kube-proxy has
+   * programmed the kube-dns Service, and a query to the Service address for
+   * kubernetes.default.svc.<domain> returns the API Service IP. The query is sent only after
+   * the DNAT rule exists, so it never leaves the host.
+   */
+  private async waitForDns(timeoutMs = 120_000): Promise<void> {
+    const s = this.settings;
+    const deadline = Date.now() + timeoutMs;
+    const left = () => Math.max(1000, deadline - Date.now());
+    await waitFor(`deployment ${DNS_NAMESPACE}/${DNS_DEPLOYMENT} available`, left(), async () => {
+      const r = await this.apiGet(`/apis/apps/v1/namespaces/${DNS_NAMESPACE}/deployments/${DNS_DEPLOYMENT}`);
+      if (r.status !== 200) return undefined;
+      const d = JSON.parse(r.body) as { status?: { availableReplicas?: number } };
+      if ((d.status?.availableReplicas ?? 0) >= 1) return true;
+      const pods = await this.apiGet(`/api/v1/namespaces/${DNS_NAMESPACE}/pods?labelSelector=k8s-app%3Dkube-dns`);
+      if (pods.status === 200) {
+        // An image or config problem never heals by waiting: say so at once.
+        for (const pod of (JSON.parse(pods.body) as { items: Array<{ status?: { containerStatuses?: Array<{ state?: { waiting?: { reason?: string; message?: string } } }> } }> }).items) {
+          const w = pod.status?.containerStatuses?.[0]?.state?.waiting;
+          if (w?.reason && /ErrImageNeverPull|InvalidImageName|CreateContainerConfigError|CreateContainerError/.test(w.reason)) {
+            throw new FatalWaitError(`CoreDNS cannot start: ${w.reason}: ${w.message ?? ""}`);
+          }
+        }
+      }
+      return undefined;
+    }, 250);
+    await waitFor(`kube-proxy rules for ${DNS_SERVICE} (${s.dnsServiceIp}:53/udp)`, left(), async () => {
+      const r = await $({ quiet: true })`iptables -w 5 -t nat -S KUBE-SERVICES`.nothrow();
+      return new RegExp(`-d ${s.dnsServiceIp.replace(/\./g, "\\.")}/32 .*-p udp .*--dport 53 .*-j KUBE-SVC-`).test(r.stdout) || undefined;
+    }, 250);
+    const name = `kubernetes.default.svc.${s.clusterDomain}`;
+    await waitFor(`${name} to resolve to ${s.apiServiceIp} through ${s.dnsServiceIp}`, left(), async () => {
+      const resolver = new Resolver({ timeout: 1000, tries: 1 });
+      resolver.setServers([s.dnsServiceIp]);
+      const addrs = await resolver.resolve4(name);
+      return addrs.includes(s.apiServiceIp) || undefined;
+    }, 250);
+  }
+
   // ---------------------------------------------------------------- API access (admin cert, loopback)
 
   async apiGet(path: string): Promise<{ status: number; body: string }> {
+    return this.apiRequest("GET", path);
+  }
+
+  async apiRequest(method: string, path: string, body?: string, contentType = "application/json"): Promise<{ status: number; body: string }> {
     const pki = this.paths.pki;
     return new Promise((resolve, reject) => {
       const req = request(
@@ -241,11 +307,12 @@ export class LocalProvider implements ClusterProvider {
           host: "127.0.0.1",
           port: this.settings.apiServerPort,
           path,
-          method: "GET",
+          method,
           ca: readFileSync(join(pki, "ca.crt")),
           cert: readFileSync(join(pki, "admin.crt")),
           key: readFileSync(join(pki, "admin.key")),
           timeout: 5000,
+          ...(body !== undefined ? { headers: { "Content-Type": contentType, "Content-Length": Buffer.byteLength(body) } } : {}),
         },
         (res) => {
           let body = "";
@@ -256,7 +323,7 @@ export class LocalProvider implements ClusterProvider {
       );
       req.on("timeout", () => req.destroy(new Error("timeout")));
       req.on("error", reject);
-      req.end();
+      req.end(body);
     });
   }
 
@@ -313,6 +380,7 @@ export class LocalProvider implements ClusterProvider {
       if (imageRef === PAUSE_IMAGE) return this.importArchive(await buildPauseImage(this.paths.images));
       if (imageRef === BUSYBOX_IMAGE) return this.importArchive(await buildBusyboxImage(this.paths.images));
       if (imageRef === DEBIAN_BASE_IMAGE) return this.importArchive(await buildDebianBaseImage(this.paths.images, this.log));
+      if (imageRef === COREDNS_IMAGE) return this.importArchive(await buildCorednsImage(this.paths.images, this.paths.corednsBin));
       const docker = await this.ensureDockerd();
       if (!(await dockerHasImage(docker, imageRef))) {
         throw new Error(`image ${imageRef} is not in the local provider's Docker engine: build it first (provider.buildImage({ context, tag: "${imageRef}" }))`);
