@@ -322,6 +322,52 @@ def server_env(env: Mapping[str, str], cfg: DbConfig) -> dict[str, str]:
     return child
 
 
+# --- basic auth ------------------------------------------------------------------------
+
+AUTH_PERMISSIONS = ("READ", "EDIT", "MANAGE", "NO_PERMISSIONS")
+
+
+def wants_basic_auth(args: Sequence[str]) -> bool:
+    """True when the server flags include `--app-name basic-auth` (either spelling)."""
+    for i, arg in enumerate(args):
+        if arg == "--app-name=basic-auth" or (arg == "--app-name" and i + 1 < len(args) and args[i + 1] == "basic-auth"):
+            return True
+    return False
+
+
+def write_auth_config(env: Mapping[str, str], cfg: DbConfig, directory: str) -> str:
+    """
+    MLflow's basic-auth app reads its user store's database_uri only from an ini file
+    (default: sqlite in the working directory, which a read-only root filesystem refuses
+    and a pod restart would lose). Write one, readable by this user only, that keeps the
+    users in the same PostgreSQL database. The admin credentials stay in
+    MLFLOW_AUTH_ADMIN_USERNAME / MLFLOW_AUTH_ADMIN_PASSWORD, which MLflow reads itself.
+    """
+    required = {
+        "MLFLOW_AUTH_ADMIN_USERNAME": "the admin user created on first start",
+        "MLFLOW_AUTH_ADMIN_PASSWORD": "the admin user created on first start",
+        "MLFLOW_FLASK_SERVER_SECRET_KEY": "the CSRF key, the same on every replica",
+    }
+    for name, why in required.items():
+        if not env.get(name, "").strip():
+            raise ConfigError(f"{name} is required with --app-name basic-auth ({why})")
+    permission = env.get("MLFLOW_AUTH_DEFAULT_PERMISSION", "READ")
+    if permission not in AUTH_PERMISSIONS:
+        raise ConfigError(f"MLFLOW_AUTH_DEFAULT_PERMISSION={permission!r} is not one of {', '.join(AUTH_PERMISSIONS)}")
+    path = os.path.join(directory, "mlflow-auth.ini")
+    # configparser interpolates '%': the URL-encoded password must have it doubled.
+    text = (
+        "[mlflow]\n"
+        f"default_permission = {permission}\n"
+        f"database_uri = {cfg.uri().replace('%', '%%')}\n"
+        "authorization_function = mlflow.server.auth:authenticate_request_basic_auth\n"
+    )
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    return path
+
+
 USAGE = (
     "usage: mlflow-entrypoint server [mlflow server flags...]\n"
     "       mlflow-entrypoint migrate\n"
@@ -347,6 +393,9 @@ def main(argv: Sequence[str], env: Mapping[str, str] | None = None) -> int:
         if command == "server":
             cmd = server_command(rest)
             child_env = server_env(env, cfg)
+            if wants_basic_auth(rest) and "MLFLOW_AUTH_CONFIG_PATH" not in env:
+                child_env["MLFLOW_AUTH_CONFIG_PATH"] = write_auth_config(env, cfg, env.get("TMPDIR", "/tmp"))
+                log("basic auth: user store in the backend database (config written to $TMPDIR, mode 0600)")
             wait_for_database(cfg, timeout)
             log(f"starting mlflow server with backend {cfg.redacted_uri()}: "
                 f"mlflow server {' '.join(rest)}")

@@ -4,6 +4,7 @@ Run from the venv made by packages/testbed/scripts/install-python.sh:
     <venv>/bin/python -m pytest images/mlflow/tests
 """
 
+import os
 import socket
 import sys
 from pathlib import Path
@@ -156,6 +157,48 @@ def test_server_env_carries_the_uri_and_drops_the_raw_password():
     assert sqlalchemy.make_url(child["MLFLOW_BACKEND_STORE_URI"]).password == SPECIAL
     assert "DB_PASSWORD" not in child
     assert child["HOME"] == "/tmp"
+
+
+# --- basic auth --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("args,expected", [
+    (["--app-name", "basic-auth"], True),
+    (["--host", "0.0.0.0", "--app-name=basic-auth"], True),
+    (["--app-name"], False),
+    (["--host", "basic-auth"], False),
+])
+def test_basic_auth_is_recognised_in_either_flag_spelling(args, expected):
+    assert ep.wants_basic_auth(args) is expected
+
+
+def test_auth_config_keeps_users_in_the_backend_database_readable_only_by_us(tmp_path):
+    import configparser
+    e = env(DB_PASSWORD=SPECIAL, MLFLOW_AUTH_ADMIN_USERNAME="admin", MLFLOW_AUTH_ADMIN_PASSWORD="a-strong-one",
+            MLFLOW_FLASK_SERVER_SECRET_KEY="k" * 32, MLFLOW_AUTH_DEFAULT_PERMISSION="EDIT")
+    cfg = ep.db_config_from_env(e)
+    path = ep.write_auth_config(e, cfg, str(tmp_path))
+    assert oct(os.stat(path).st_mode & 0o777) == "0o600"
+    parsed = configparser.ConfigParser()  # the same default interpolation MLflow uses
+    parsed.read(path)
+    assert parsed["mlflow"]["default_permission"] == "EDIT"
+    assert sqlalchemy.make_url(parsed["mlflow"]["database_uri"]).password == SPECIAL
+    assert "a-strong-one" not in open(path).read()
+
+
+@pytest.mark.parametrize("missing", ["MLFLOW_AUTH_ADMIN_USERNAME", "MLFLOW_AUTH_ADMIN_PASSWORD",
+                                     "MLFLOW_FLASK_SERVER_SECRET_KEY"])
+def test_auth_config_requires_the_admin_credentials_and_csrf_key(tmp_path, missing):
+    e = env(MLFLOW_AUTH_ADMIN_USERNAME="admin", MLFLOW_AUTH_ADMIN_PASSWORD="pw", MLFLOW_FLASK_SERVER_SECRET_KEY="k")
+    e.pop(missing)
+    with pytest.raises(ep.ConfigError, match=missing):
+        ep.write_auth_config(e, ep.db_config_from_env(e), str(tmp_path))
+
+
+def test_auth_config_rejects_an_unknown_default_permission(tmp_path):
+    e = env(MLFLOW_AUTH_ADMIN_USERNAME="admin", MLFLOW_AUTH_ADMIN_PASSWORD="pw", MLFLOW_FLASK_SERVER_SECRET_KEY="k",
+            MLFLOW_AUTH_DEFAULT_PERMISSION="ALL")
+    with pytest.raises(ep.ConfigError, match="READ, EDIT, MANAGE, NO_PERMISSIONS"):
+        ep.write_auth_config(e, ep.db_config_from_env(e), str(tmp_path))
 
 
 # --- waiting for the database --------------------------------------------------------------
