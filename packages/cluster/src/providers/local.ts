@@ -205,17 +205,22 @@ export class LocalProvider implements ClusterProvider {
     };
 
     await start(cmds.containerd, async () => (await this.ctr(["version"]).nothrow()).exitCode === 0);
-    await step(this.log, "images: pause + busybox + coredns into containerd", async () => {
+    // Imported while etcd and the API server start (containerd's state is new after down);
+    // awaited before the kubelet, which needs the pause image for its first sandbox.
+    const images = step(this.log, "images: pause + busybox + coredns into containerd", async () => {
       await this.importArchive(await buildPauseImage(p.images));
       await this.importArchive(await buildBusyboxImage(p.images));
       await this.importArchive(await buildCorednsImage(p.images, p.corednsBin));
     });
+    // Do not let a failure surface as an unhandled rejection before it is awaited.
+    images.catch(() => undefined);
     await start(cmds.etcd, async () => (await httpOk(`http://127.0.0.1:${s.etcdClientPort}/health`)) || undefined);
     await start(cmds["kube-apiserver"], async () => (await this.apiGet("/readyz")).status === 200 || undefined, 120_000);
     // Applied now so the Deployment controller and scheduler act as soon as they start.
     await step(this.log, `cluster DNS objects (CoreDNS ${COREDNS_IMAGE}, Service ${DNS_SERVICE} ${s.dnsServiceIp})`, () => this.applyDns());
     await start(cmds["kube-controller-manager"], async () => (await httpsOk(`https://127.0.0.1:${s.controllerManagerPort}/healthz`)) || undefined);
     await start(cmds["kube-scheduler"], async () => (await httpsOk(`https://127.0.0.1:${s.schedulerPort}/healthz`)) || undefined);
+    await images;
     await start(cmds.kubelet, async () => (await httpOk(`http://127.0.0.1:${s.kubeletHealthzPort}/healthz`)) || undefined, 90_000);
     await start(cmds["kube-proxy"], async () => (await httpOk(`http://127.0.0.1:${s.proxyHealthzPort}/healthz`)) || undefined);
     await step(this.log, `node ${s.nodeName} Ready`, () =>
