@@ -149,6 +149,10 @@ because MLflow matches the Host header including its port.
 - --default-artifact-root
 - {{ .Values.artifacts.destination | quote }}
 {{- end }}
+{{- if .Values.auth.enabled }}
+- --app-name
+- basic-auth
+{{- end }}
 {{- range .Values.server.extraArgs }}
 - {{ . | quote }}
 {{- end }}
@@ -177,10 +181,27 @@ message says which value to set and what it accepts.
 {{- if and .Values.service.nodePort (ne .Values.service.type "NodePort") (ne .Values.service.type "LoadBalancer") }}
 {{- fail (printf "service.nodePort is set but service.type is %s: use type NodePort or LoadBalancer, or remove nodePort" .Values.service.type) }}
 {{- end }}
+{{- if and .Values.auth.enabled (not .Values.auth.existingSecret) }}
+{{- fail "auth.enabled is true but auth.existingSecret is empty: name the Secret holding the admin username, admin password and CSRF key" }}
+{{- end }}
 {{- if and .Values.ingress.enabled (not .Values.ingress.host) }}
 {{- fail "ingress.enabled is true but ingress.host is empty: set the host name users will open" }}
 {{- end }}
 {{- if and .Values.ingress.tls.enabled (not .Values.ingress.tls.secretName) }}
 {{- fail "ingress.tls.enabled is true but ingress.tls.secretName is empty: name the kubernetes.io/tls Secret" }}
 {{- end }}
+{{- end }}
+
+{{/* Basic-auth credentials, all by secretKeyRef. The test pod reuses the admin pair. */}}
+{{- define "mlflow.authAdminEnv" -}}
+- name: MLFLOW_AUTH_ADMIN_USERNAME
+  valueFrom:
+    secretKeyRef:
+      name: {{ .Values.auth.existingSecret }}
+      key: {{ .Values.auth.usernameKey }}
+- name: MLFLOW_AUTH_ADMIN_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ .Values.auth.existingSecret }}
+      key: {{ .Values.auth.passwordKey }}
 {{- end }}

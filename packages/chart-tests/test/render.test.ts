@@ -228,3 +228,26 @@ describe("availability and isolation", () => {
     expect(rendered(BASE_VALUES as never).some((m) => m.kind === "NetworkPolicy")).toBe(false);
   });
 });
+
+describe("basic auth", () => {
+  it("off by default: no --app-name and no auth env", () => {
+    const c = server(rendered(BASE_VALUES as never));
+    expect(c.args).not.toContain("--app-name");
+    expect(envOf(c)).not.toHaveProperty("MLFLOW_AUTH_ADMIN_PASSWORD");
+  });
+
+  it("on: --app-name basic-auth, admin credentials and CSRF key only by Secret reference, the test pod authenticates", () => {
+    const manifests = rendered(with_({ auth: { enabled: true, existingSecret: "mlflow-admin", defaultPermission: "NO_PERMISSIONS" } }));
+    const c = server(manifests);
+    expect(c.args?.slice(c.args.indexOf("--app-name"), c.args.indexOf("--app-name") + 2)).toEqual(["--app-name", "basic-auth"]);
+    expect(envOf(c)).toMatchObject({
+      MLFLOW_AUTH_ADMIN_USERNAME: { secretKeyRef: { name: "mlflow-admin", key: "username" } },
+      MLFLOW_AUTH_ADMIN_PASSWORD: { secretKeyRef: { name: "mlflow-admin", key: "password" } },
+      MLFLOW_FLASK_SERVER_SECRET_KEY: { secretKeyRef: { name: "mlflow-admin", key: "secret-key" } },
+      MLFLOW_AUTH_DEFAULT_PERMISSION: "NO_PERMISSIONS",
+    });
+    const test = (find(manifests, "Pod", "-test").spec as { containers: Container[] }).containers[0] as Container;
+    expect(envOf(test).MLFLOW_AUTH_ADMIN_PASSWORD).toEqual({ secretKeyRef: { name: "mlflow-admin", key: "password" } });
+    expect((test.args ?? []).join("\n")).toContain("Basic ");
+  });
+});

@@ -39,6 +39,7 @@ describe("values.schema.json enforced by helm", () => {
     ["a whitespace password", { database: { host: "db", password: "   " } }, /database\.password is only whitespace/],
     ["keyFile without its Secret", { gcs: { auth: "keyFile" } }, /gcs\.keyFileSecret is empty/],
     ["ingress without a host", { ingress: { enabled: true } }, /ingress\.host is empty/],
+    ["auth without its Secret", { auth: { enabled: true } }, /auth\.existingSecret is empty/],
     ["TLS without its Secret", { ingress: { enabled: true, host: "ml.example.com", tls: { enabled: true } } }, /ingress\.tls\.secretName is empty/],
     ["a nodePort on a ClusterIP Service", { service: { type: "ClusterIP", nodePort: 30080 } }, /service\.nodePort is set but service\.type is ClusterIP/],
   ])("fails with a sentence naming what to set when %s", (_name, patch, message) => {

@@ -96,6 +96,18 @@ export const chartValuesSchema = z
       waitTimeoutSeconds: z.int().min(0).max(3600).default(300).describe("How long the server waits for the database at start before it exits"),
     }),
 
+    auth: section("Optional MLflow basic auth (`--app-name basic-auth`); users live in the backend database", {
+      enabled: z.boolean().default(false).describe("Require HTTP basic auth for the REST API and UI (/health stays open for probes)"),
+      existingSecret: z
+        .union([z.literal(""), k8sName()])
+        .default("")
+        .describe("Secret holding the admin username, admin password and the CSRF key (required when enabled)"),
+      usernameKey: secretKey().default("username").describe("Key of the admin username in that Secret"),
+      passwordKey: secretKey().default("password").describe("Key of the admin password in that Secret"),
+      secretKeyKey: secretKey().default("secret-key").describe("Key of the Flask CSRF secret (MLFLOW_FLASK_SERVER_SECRET_KEY), the same for every replica"),
+      defaultPermission: z.enum(["READ", "EDIT", "MANAGE", "NO_PERMISSIONS"]).default("READ").describe("Permission users get on resources they do not own"),
+    }),
+
     artifacts: section("Where artifacts are stored", {
       destination: z.union([z.literal(""), gsUri()]).default("").describe("GCS location for artifacts (required), e.g. gs://my-bucket/mlflow"),
       proxied: z

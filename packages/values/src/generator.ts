@@ -243,6 +243,7 @@ export function validateChartValues(values: unknown): ChartValues {
     problems.push({ field: "database.password", got: "<redacted: only whitespace>", message: "is only whitespace: give the real password" });
   }
   if (v.gcs.auth === "keyFile" && !v.gcs.keyFileSecret) problems.push({ field: "gcs.keyFileSecret", message: "is required with gcs.auth keyFile" });
+  if (v.auth.enabled && !v.auth.existingSecret) problems.push({ field: "auth.existingSecret", message: "is required when auth.enabled is true: name the Secret with the admin username, password and CSRF key" });
   if (v.service.nodePort !== null && v.service.type === "ClusterIP") {
     problems.push({ field: "service.nodePort", got: String(v.service.nodePort), message: "cannot be set with service.type ClusterIP; use NodePort or LoadBalancer" });
   }
