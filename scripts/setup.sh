@@ -13,6 +13,7 @@ step "fake-gcs-server (the GCS emulator)" bash packages/testbed/scripts/install-
 if [ "$(id -u)" = 0 ] && [ "$(uname -s)" = Linux ]; then
   step "local cluster: Debian packages (containerd, runc, CNI plugins, iptables, docker.io, debootstrap)" bash packages/cluster/local/install-host-deps.sh
   step "local cluster: Kubernetes binaries from the Go module proxy (cached; ~10 min cold)" bash packages/cluster/local/build-kubernetes.sh
+  step "local cluster: CoreDNS from the Go module proxy (cached; ~4 min cold)" bash packages/cluster/local/build-coredns.sh
 else
   echo "[setup] not root on Linux: skipping the local cluster's setup (the e2e tier will say it cannot run)" >&2
 fi
