@@ -2,11 +2,16 @@ import { copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSy
 import { basename, join } from "node:path";
 import { imageDir, processGroupMembers, repoRoot } from "../src/index.ts";
 
-/** The MLflow version pinned in images/mlflow/requirements.in. */
-export function pinnedMlflowVersion(): string {
-  const m = /^mlflow==(\S+)/m.exec(readFileSync(join(imageDir, "requirements.in"), "utf8"));
-  if (!m?.[1]) throw new Error("no mlflow pin in requirements.in");
+/** The MLflow version pinned in images/mlflow/requirements.in (or another .in file there). */
+export function pinnedMlflowVersion(file = "requirements.in"): string {
+  const m = /^mlflow(?:\[[^\]]*\])?==(\S+)/m.exec(readFileSync(join(imageDir, file), "utf8"));
+  if (!m?.[1]) throw new Error(`no mlflow pin in ${file}`);
   return m[1];
+}
+
+/** The previous MLflow the upgrade test starts from (images/mlflow/requirements-previous.in). */
+export function previousMlflowVersion(): string {
+  return pinnedMlflowVersion("requirements-previous.in");
 }
 
 /** Copies service logs to <repo>/artifacts/testbed/<suite>/ (gitignored) for CI to keep. */
