@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
-# Creates the Python venv the integration tier runs MLflow from, installing exactly the
-# pins the server image ships (images/mlflow/requirements.txt, --require-hashes) plus
-# pytest for the entrypoint's unit tests (images/mlflow/requirements-test.txt).
+# Creates a Python venv the integration tier runs MLflow from (--require-hashes, wheels only).
 #
-# The venv lives at $MLFLOW_K8S_CACHE/venv-<hash of both requirement files>
-# (default cache ~/.cache/mlflow-k8s), so a change of pins makes a new venv and an
-# unchanged one is reused. Idempotent: a venv counts only once it is complete.
+#   install-python.sh [current]   the pins the server image ships (images/mlflow/requirements.txt)
+#                                 plus pytest for the entrypoint's unit tests
+#                                 (images/mlflow/requirements-test.txt)
+#                                 -> $MLFLOW_K8S_CACHE/venv-<hash of both files>
+#   install-python.sh previous    the previous MLflow the upgrade test starts from
+#                                 (images/mlflow/requirements-previous.txt)
+#                                 -> $MLFLOW_K8S_CACHE/venv-previous-<hash of that file>
+#
+# Default cache ~/.cache/mlflow-k8s. A change of pins makes a new venv and an unchanged one
+# is reused. Idempotent: a venv counts only once it is complete.
 # Prints the venv's path on stdout (logs go to stderr).
 #
 # Env: MLFLOW_K8S_CACHE (cache root), MLFLOW_PYTHON (base interpreter, default python3;
@@ -17,11 +22,16 @@ cache="${MLFLOW_K8S_CACHE:-$HOME/.cache/mlflow-k8s}"
 python="${MLFLOW_PYTHON:-python3}"
 log() { echo "[install-python] $*" >&2; }
 
-hash=$(cat "$req_dir/requirements.txt" "$req_dir/requirements-test.txt" | sha256sum | cut -c1-16)
-venv="$cache/venv-$hash"
+case "${1:-current}" in
+  current)  files=("$req_dir/requirements.txt" "$req_dir/requirements-test.txt"); prefix=venv ;;
+  previous) files=("$req_dir/requirements-previous.txt"); prefix=venv-previous ;;
+  *) log "usage: install-python.sh [current|previous]"; exit 2 ;;
+esac
+hash=$(cat "${files[@]}" | sha256sum | cut -c1-16)
+venv="$cache/$prefix-$hash"
 mkdir -p "$cache"
 
-exec 9>"$cache/venv-$hash.lock"
+exec 9>"$venv.lock"
 flock 9   # two callers at once: the second waits, then finds the venv complete
 
 if [ -f "$venv/.complete" ]; then
@@ -38,7 +48,7 @@ rm -rf "$venv"
 start=$(date +%s)
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-input \
   --require-hashes --only-binary=:all: \
-  -r "$req_dir/requirements.txt" -r "$req_dir/requirements-test.txt"
+  "${files[@]/#/--requirement=}"
 "$venv/bin/python" -c 'import mlflow, psycopg2, google.cloud.storage; print("mlflow", mlflow.__version__)' >&2
 touch "$venv/.complete"
 log "installed in $(( $(date +%s) - start ))s"

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # The integration tier: installs what it needs (idempotent), runs the entrypoint's pytest
 # unit tests in the venv that has the image's exact pins, then the vitest integration
-# suites against real PostgreSQL, fake-gcs-server and MLflow.
+# suites against real PostgreSQL, fake-gcs-server and MLflow (the pinned one, and the previous
+# one the upgrade suite migrates from).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 repo=$(cd "$here/../.." && pwd)
 venv=$(bash "$here/scripts/install-python.sh")
+bash "$here/scripts/install-python.sh" previous >/dev/null
 bash "$here/scripts/install-fake-gcs-server.sh" >/dev/null
 echo "[test:integration] pytest images/mlflow/tests"
 mkdir -p "$here/.results"

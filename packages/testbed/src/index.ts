@@ -26,4 +26,4 @@ export {
   type WaitOptions,
 } from "./process.ts";
 export { httpRequest, urlHost, type HttpRequestOptions, type HttpResponse } from "./http.ts";
-export { repoRoot, imageDir, entrypointScript, cacheDir, pgBinDir, fakeGcsServerBinary, ensurePythonVenv } from "./paths.ts";
+export { repoRoot, imageDir, entrypointScript, cacheDir, pgBinDir, fakeGcsServerBinary, ensurePythonVenv, type PythonVenvKind } from "./paths.ts";

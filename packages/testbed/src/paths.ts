@@ -29,20 +29,29 @@ export function fakeGcsServerBinary(): string {
   return process.env["FAKE_GCS_SERVER"] || join(cacheDir(), "go/bin/fake-gcs-server");
 }
 
-let venvPromise: Promise<string> | undefined;
+/** Which requirement set of images/mlflow a venv holds (see scripts/install-python.sh). */
+export type PythonVenvKind = "current" | "previous";
+
+const venvPromises = new Map<PythonVenvKind, Promise<string>>();
 
 /**
  * Runs scripts/install-python.sh (idempotent: seconds when the venv exists) and returns
- * the venv's python, which has exactly images/mlflow/requirements.txt installed.
+ * the venv's python: "current" (default) has exactly images/mlflow/requirements.txt
+ * installed (the image's pins), "previous" images/mlflow/requirements-previous.txt
+ * (the older MLflow the upgrade test starts from).
  */
-export function ensurePythonVenv(): Promise<string> {
-  venvPromise ??= (async () => {
-    const script = join(testbedRoot, "scripts/install-python.sh");
-    const { stdout } = await execFileAsync("bash", [script], { env: process.env, maxBuffer: 1 << 20, timeout: 30 * 60_000 });
-    const venv = stdout.trim().split("\n").pop() ?? "";
-    const python = join(venv, "bin/python");
-    if (!existsSync(python)) throw new Error(`install-python.sh printed ${venv}, which has no bin/python`);
-    return python;
-  })();
-  return venvPromise;
+export function ensurePythonVenv(kind: PythonVenvKind = "current"): Promise<string> {
+  let promise = venvPromises.get(kind);
+  if (!promise) {
+    promise = (async () => {
+      const script = join(testbedRoot, "scripts/install-python.sh");
+      const { stdout } = await execFileAsync("bash", [script, kind], { env: process.env, maxBuffer: 1 << 20, timeout: 30 * 60_000 });
+      const venv = stdout.trim().split("\n").pop() ?? "";
+      const python = join(venv, "bin/python");
+      if (!existsSync(python)) throw new Error(`install-python.sh ${kind} printed ${venv}, which has no bin/python`);
+      return python;
+    })();
+    venvPromises.set(kind, promise);
+  }
+  return promise;
 }
