@@ -1,0 +1,264 @@
+/**
+ * bench/results.json (machine-readable) and bench/RESULTS.md (the tables the README quotes).
+ * A run of a subset (`--only`) replaces only its own sections; each section keeps the
+ * machine and date it was measured on. Everything here is pure and unit-tested.
+ */
+import { formatBytes, formatSeconds, ratio } from "./stats.ts";
+
+export interface Machine {
+  cpus: number;
+  memoryBytes: number;
+  cpuModel: string;
+  kernel: string;
+  node: string;
+}
+
+export interface Section<T> {
+  /** ISO date-time the section finished. */
+  measuredAt: string;
+  machine: Machine;
+  /** Wall time of the whole section. */
+  seconds: number;
+  data: T;
+  /** Caveats worth printing next to the figures. */
+  notes: string[];
+  /** Set when the section could not complete; the data holds what was measured. */
+  error?: string;
+}
+
+export interface TierTime {
+  seconds: number;
+  exitCode: number;
+}
+
+export interface TiersData {
+  fast?: TierTime;
+  integration?: TierTime;
+  e2e?: TierTime & { phases: { name: string; status: string; seconds: number }[] };
+}
+
+export interface InstallTime {
+  /** Image import into the node's containerd before the install (cold only: the stand-in for a registry pull). */
+  imageImportSeconds?: number;
+  /** From `helm install` starting to the first successful REST call through the NodePort. */
+  toFirstRestSeconds: number;
+  /** From `helm install` starting to it returning with --wait (every pod Ready). */
+  helmWaitSeconds: number;
+}
+
+export interface InstallData {
+  cold?: InstallTime;
+  warm?: InstallTime;
+}
+
+/** One load run (autocannon). */
+export interface LoadFigures {
+  requests: number;
+  durationSeconds: number;
+  rps: number;
+  p50Ms: number;
+  p99Ms: number;
+  /** Socket errors and timeouts. */
+  errors: number;
+  non2xx: number;
+}
+
+export type Endpoint = "get-run" | "log-batch";
+export type Target = "chart" | "plain";
+
+export interface ThroughputData {
+  connections: number;
+  durationSeconds: number;
+  /** What each target was, in words (replicas, workers, backend). */
+  targets: Record<Target, string>;
+  runs: ({ target: Target; endpoint: Endpoint } & LoadFigures)[];
+}
+
+export interface ScalingRow extends LoadFigures {
+  replicas: number;
+  workers: number;
+  /** Working-set bytes of each server pod after the load (kubelet /stats/summary). */
+  podMemoryBytes: number[];
+}
+
+export interface ScalingData {
+  connections: number;
+  durationSeconds: number;
+  endpoint: Endpoint;
+  rows: ScalingRow[];
+}
+
+export interface ImageFigure {
+  ref: string;
+  /** `docker image inspect` .Size (uncompressed, all layers). */
+  bytes?: number;
+  buildSeconds?: number;
+  status: "built" | "failed" | "timed out" | "not built";
+  error?: string;
+}
+
+export interface ImageData {
+  base: ImageFigure;
+  ours: ImageFigure;
+  full: ImageFigure;
+}
+
+export interface Sections {
+  tiers?: Section<TiersData>;
+  install?: Section<InstallData>;
+  throughput?: Section<ThroughputData>;
+  scaling?: Section<ScalingData>;
+  image?: Section<ImageData>;
+}
+
+export type SectionName = keyof Sections;
+export const SECTION_NAMES: SectionName[] = ["tiers", "install", "throughput", "scaling", "image"];
+
+export interface Results {
+  schema: 1;
+  sections: Sections;
+}
+
+export const emptyResults = (): Results => ({ schema: 1, sections: {} });
+
+/** New sections replace old ones of the same name; the others stay as they were. */
+export function mergeResults(old: Results | undefined, fresh: Sections): Results {
+  return { schema: 1, sections: { ...(old?.sections ?? {}), ...fresh } };
+}
+
+export function parseResults(text: string): Results {
+  const r = JSON.parse(text) as Results;
+  if (r?.schema !== 1 || typeof r.sections !== "object") throw new Error("not a bench results file (schema 1)");
+  return r;
+}
+
+export const describeMachine = (m: Machine) =>
+  `${m.cpus} CPU (${m.cpuModel}), ${formatBytes(m.memoryBytes)} RAM, Linux ${m.kernel}, Node ${m.node}`;
+
+const num = (v: number | undefined, digits = 0) => (v === undefined || !Number.isFinite(v) ? "—" : v.toFixed(digits));
+const ms = (v: number | undefined) => (v === undefined ? "—" : `${num(v, v < 10 ? 1 : 0)} ms`);
+const times = (v: number | undefined) => (v === undefined ? "—" : `${v.toFixed(2)}×`);
+const table = (head: string[], rows: string[][]) =>
+  [`| ${head.join(" | ")} |`, `|${head.map(() => "---").join("|")}|`, ...rows.map((r) => `| ${r.join(" | ")} |`)].join("\n");
+
+function sectionHeader(title: string, s: Section<unknown>, machines: number): string[] {
+  const lines = [`## ${title}`, ""];
+  const meta = `Measured ${s.measuredAt.slice(0, 16).replace("T", " ")} UTC in ${formatSeconds(s.seconds)}${machines > 1 ? ` on ${describeMachine(s.machine)}` : ""}.`;
+  lines.push(meta, "");
+  if (s.error) lines.push(`**Incomplete:** ${s.error}`, "");
+  return lines;
+}
+
+const notes = (s: Section<unknown>) => (s.notes.length ? ["", ...s.notes.map((n) => `- ${n}`)] : []);
+
+function renderTiers(s: Section<TiersData>, machines: number): string[] {
+  const d = s.data;
+  const status = (t: TierTime) => (t.exitCode === 0 ? "passed" : `exit ${t.exitCode}`);
+  const rows: string[][] = [];
+  if (d.fast) rows.push(["fast (`pnpm test`)", formatSeconds(d.fast.seconds), status(d.fast)]);
+  if (d.integration) rows.push(["integration (`pnpm test:integration`)", formatSeconds(d.integration.seconds), status(d.integration)]);
+  if (d.e2e) rows.push(["e2e (`pnpm e2e --provider local`)", formatSeconds(d.e2e.seconds), status(d.e2e)]);
+  const out = [...sectionHeader("Test tiers (wall time)", s, machines), table(["tier", "wall time", "result"], rows)];
+  if (d.e2e?.phases.length) {
+    out.push("", "e2e by phase:", "", table(["phase", "time", "status"], d.e2e.phases.map((p) => [p.name, formatSeconds(p.seconds), p.status])));
+  }
+  return [...out, ...notes(s)];
+}
+
+function renderInstall(s: Section<InstallData>, machines: number): string[] {
+  const rows: string[][] = [];
+  const { cold, warm } = s.data;
+  if (cold) {
+    const total = (cold.imageImportSeconds ?? 0) + cold.toFirstRestSeconds;
+    rows.push(["cold (image not on the node)", formatSeconds(total), formatSeconds(cold.imageImportSeconds), formatSeconds(cold.toFirstRestSeconds), formatSeconds(cold.helmWaitSeconds)]);
+  }
+  if (warm) rows.push(["warm (image already on the node)", formatSeconds(warm.toFirstRestSeconds), "—", formatSeconds(warm.toFirstRestSeconds), formatSeconds(warm.helmWaitSeconds)]);
+  return [
+    ...sectionHeader("Time from `helm install` to the first successful REST call", s, machines),
+    table(["image", "total to first REST call", "image import", "`helm install` → first REST call", "`helm install --wait` returns"], rows),
+    ...notes(s),
+  ];
+}
+
+function renderThroughput(s: Section<ThroughputData>, machines: number): string[] {
+  const d = s.data;
+  const find = (t: Target, e: Endpoint) => d.runs.find((r) => r.target === t && r.endpoint === e);
+  const rows: string[][] = [];
+  for (const e of ["get-run", "log-batch"] as const) {
+    const c = find("chart", e);
+    const p = find("plain", e);
+    for (const [t, r] of [["chart", c], ["plain", p]] as const) {
+      if (!r) continue;
+      rows.push([e, t === "chart" ? "chart defaults, NodePort" : "plain `mlflow server`", num(r.rps, 1), ms(r.p50Ms), ms(r.p99Ms), String(r.requests), String(r.errors + r.non2xx)]);
+    }
+    if (c && p) rows.push([e, "**ratio chart / plain**", `**${times(ratio(c.rps, p.rps))}**`, times(ratio(c.p50Ms, p.p50Ms)), times(ratio(c.p99Ms, p.p99Ms)), "", ""]);
+  }
+  return [
+    ...sectionHeader("Throughput and latency: the chart against a plain `mlflow server`", s, machines),
+    `${d.connections} connections, ${d.durationSeconds} s per run, autocannon; same machine, same run.`,
+    "",
+    `- chart: ${d.targets.chart}`,
+    `- plain: ${d.targets.plain}`,
+    "",
+    table(["endpoint", "server", "req/s", "p50", "p99", "requests", "errors + non-2xx"], rows),
+    ...notes(s),
+  ];
+}
+
+function renderScaling(s: Section<ScalingData>, machines: number): string[] {
+  const d = s.data;
+  const base = d.rows.find((r) => r.replicas === 1 && r.workers === 1);
+  const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : undefined);
+  const rows = d.rows.map((r) => [
+    String(r.replicas),
+    String(r.workers),
+    num(r.rps, 1),
+    times(ratio(r.rps, base?.rps)),
+    ms(r.p50Ms),
+    ms(r.p99Ms),
+    String(r.errors + r.non2xx),
+    formatBytes(mean(r.podMemoryBytes)),
+    formatBytes(r.podMemoryBytes.length ? r.podMemoryBytes.reduce((a, b) => a + b, 0) : undefined),
+  ]);
+  return [
+    ...sectionHeader("Scaling with workers and replicas", s, machines),
+    `${d.endpoint} through the NodePort, ${d.connections} connections, ${d.durationSeconds} s per row.`,
+    "",
+    table(["replicas", "workers/pod", "req/s", "vs 1×1", "p50", "p99", "errors + non-2xx", "memory/pod", "memory, all pods"], rows),
+    ...notes(s),
+  ];
+}
+
+function renderImage(s: Section<ImageData>, machines: number): string[] {
+  const d = s.data;
+  const row = (what: string, f: ImageFigure) => [what, `\`${f.ref}\``, f.status === "built" ? formatBytes(f.bytes) : `${f.status}${f.error ? `: ${f.error}` : ""}`, formatSeconds(f.buildSeconds)];
+  const rows = [row("Debian bookworm minbase (the common base)", d.base), row("ours (images/mlflow)", d.ours), row("`mlflow[extras,db,gateway,genai,auth]` (as -full)", d.full)];
+  const r = ratio(d.full.bytes, d.ours.bytes);
+  return [
+    ...sectionHeader("Image size", s, machines),
+    table(["image", "ref", "size", "build time (this run)"], rows),
+    ...(r !== undefined ? ["", `The extras image is **${times(r)}** the size of ours.`] : []),
+    ...notes(s),
+  ];
+}
+
+export function renderMarkdown(results: Results): string {
+  const s = results.sections;
+  const present: Section<unknown>[] = SECTION_NAMES.map((n) => s[n] as Section<unknown> | undefined).filter((x) => x !== undefined);
+  const machineKeys = new Set(present.map((x) => describeMachine(x.machine)));
+  const out = [
+    "# Benchmark results",
+    "",
+    "Written by `pnpm bench` (bench/src/main.ts) together with bench/results.json; do not edit by hand.",
+    "",
+  ];
+  if (machineKeys.size === 1 && present[0]) out.push(`Machine: ${describeMachine(present[0].machine)}.`, "");
+  if (!present.length) out.push("No figures yet: run `pnpm bench`.");
+  const n = machineKeys.size;
+  if (s.tiers) out.push(...renderTiers(s.tiers, n), "");
+  if (s.install) out.push(...renderInstall(s.install, n), "");
+  if (s.throughput) out.push(...renderThroughput(s.throughput, n), "");
+  if (s.scaling) out.push(...renderScaling(s.scaling, n), "");
+  if (s.image) out.push(...renderImage(s.image, n), "");
+  return `${out.join("\n").trimEnd()}\n`;
+}

@@ -1,0 +1,154 @@
+import { describe, expect, it } from "vitest";
+import { podMemoryBytes } from "../src/kubelet.ts";
+import { cpuModel } from "../src/machine.ts";
+import { mergeResults, parseResults, renderMarkdown, type Machine, type Section } from "../src/results.ts";
+
+const machine: Machine = { cpus: 2, memoryBytes: 24 * 1024 ** 3, cpuModel: "AMD EPYC", kernel: "6.1.0", node: "v24.21.0" };
+const at = <T>(data: T, extra: Partial<Section<T>> = {}): Section<T> => ({ measuredAt: "2026-11-25T18:00:00.000Z", machine, seconds: 42, data, notes: [], ...extra });
+const load = { requests: 1000, durationSeconds: 10, rps: 100, p50Ms: 20, p99Ms: 80, errors: 0, non2xx: 0 };
+
+describe("mergeResults", () => {
+  it("replaces the sections of this run and keeps the others", () => {
+    const old = mergeResults(undefined, { tiers: at({ fast: { seconds: 10, exitCode: 0 } }), image: at({ base: { ref: "b", status: "built" as const }, ours: { ref: "o", status: "built" as const }, full: { ref: "f", status: "built" as const } }) });
+    const merged = mergeResults(old, { tiers: at({ fast: { seconds: 5, exitCode: 0 } }) });
+    expect(merged.sections.tiers?.data.fast?.seconds).toBe(5);
+    expect(merged.sections.image?.data.ours.ref).toBe("o");
+  });
+});
+
+describe("parseResults", () => {
+  it("reads what it wrote", () => {
+    const r = mergeResults(undefined, { tiers: at({ fast: { seconds: 1, exitCode: 0 } }) });
+    expect(parseResults(JSON.stringify(r))).toEqual(r);
+  });
+
+  it("refuses a file that is not a results file", () => {
+    expect(() => parseResults(JSON.stringify({ hello: 1 }))).toThrow(/schema 1/);
+  });
+});
+
+describe("renderMarkdown", () => {
+  it("says there are no figures yet for an empty file", () => {
+    expect(renderMarkdown({ schema: 1, sections: {} })).toContain("No figures yet");
+  });
+
+  it("names the machine once when every section ran on it", () => {
+    const md = renderMarkdown(mergeResults(undefined, { tiers: at({ fast: { seconds: 12.34, exitCode: 0 } }) }));
+    expect(md).toContain("Machine: 2 CPU (AMD EPYC), 24.0 GiB RAM, Linux 6.1.0, Node v24.21.0.");
+    expect(md).toContain("| fast (`pnpm test`) | 12.3 s | passed |");
+  });
+
+  it("lists the e2e phases and marks a failed tier", () => {
+    const md = renderMarkdown(
+      mergeResults(undefined, { tiers: at({ e2e: { seconds: 300, exitCode: 1, phases: [{ name: "cluster", status: "passed", seconds: 16.3 }, { name: "install", status: "failed", seconds: 40 }] } }) }),
+    );
+    expect(md).toContain("| e2e (`pnpm e2e --provider local`) | 300 s | exit 1 |");
+    expect(md).toContain("| cluster | 16.3 s | passed |");
+    expect(md).toContain("| install | 40.0 s | failed |");
+  });
+
+  it("puts the chart/plain ratio under each endpoint", () => {
+    const md = renderMarkdown(
+      mergeResults(undefined, {
+        throughput: at({
+          connections: 8,
+          durationSeconds: 10,
+          targets: { chart: "defaults", plain: "mlflow server" },
+          runs: [
+            { target: "chart" as const, endpoint: "get-run" as const, ...load, rps: 150 },
+            { target: "plain" as const, endpoint: "get-run" as const, ...load, rps: 100, p50Ms: 10 },
+          ],
+        }),
+      }),
+    );
+    expect(md).toContain("| get-run | chart defaults, NodePort | 150.0 | 20 ms | 80 ms | 1000 | 0 |");
+    expect(md).toContain("| get-run | **ratio chart / plain** | **1.50×** | 2.00× | 1.00× |  |  |");
+    expect(md).not.toContain("log-batch |");
+  });
+
+  it("shows scaling against the 1 replica x 1 worker row, with memory per pod and in total", () => {
+    const md = renderMarkdown(
+      mergeResults(undefined, {
+        scaling: at({
+          connections: 8,
+          durationSeconds: 10,
+          endpoint: "get-run" as const,
+          rows: [
+            { replicas: 1, workers: 1, ...load, podMemoryBytes: [300 * 1024 ** 2] },
+            { replicas: 2, workers: 1, ...load, rps: 180, podMemoryBytes: [300 * 1024 ** 2, 500 * 1024 ** 2] },
+          ],
+        }),
+      }),
+    );
+    expect(md).toContain("| 1 | 1 | 100.0 | 1.00× | 20 ms | 80 ms | 0 | 300 MiB | 300 MiB |");
+    expect(md).toContain("| 2 | 1 | 180.0 | 1.80× | 20 ms | 80 ms | 0 | 400 MiB | 800 MiB |");
+  });
+
+  it("reports an image that could not be built instead of a size, and the ratio only when both exist", () => {
+    const md = renderMarkdown(
+      mergeResults(undefined, {
+        image: at({
+          base: { ref: "base", status: "built" as const, bytes: 100 * 1024 ** 2 },
+          ours: { ref: "ours", status: "built" as const, bytes: 400 * 1024 ** 2, buildSeconds: 5 },
+          full: { ref: "full", status: "timed out" as const, buildSeconds: 900, error: "pip did not finish within 15m" },
+        }),
+      }),
+    );
+    expect(md).toContain("| ours (images/mlflow) | `ours` | 400 MiB | 5.0 s |");
+    expect(md).toContain("timed out: pip did not finish within 15m");
+    expect(md).not.toContain("the size of ours");
+  });
+
+  it("gives the cold total as image import plus install to first REST call", () => {
+    const md = renderMarkdown(
+      mergeResults(undefined, { install: at({ cold: { imageImportSeconds: 30, toFirstRestSeconds: 40, helmWaitSeconds: 45 }, warm: { toFirstRestSeconds: 35, helmWaitSeconds: 38 } }) }),
+    );
+    expect(md).toContain("| cold (image not on the node) | 70.0 s | 30.0 s | 40.0 s | 45.0 s |");
+    expect(md).toContain("| warm (image already on the node) | 35.0 s | — | 35.0 s | 38.0 s |");
+  });
+
+  it("marks an incomplete section with its error", () => {
+    const md = renderMarkdown(mergeResults(undefined, { install: at({}, { error: "helm install failed: boom" }) }));
+    expect(md).toContain("**Incomplete:** helm install failed: boom");
+  });
+
+  it("names each section's machine when they differ", () => {
+    const other = { ...machine, cpus: 8 };
+    const md = renderMarkdown(mergeResults(undefined, { tiers: at({}), install: at({}, { machine: other }) }));
+    expect(md).not.toContain("Machine:");
+    expect(md).toContain("on 8 CPU (AMD EPYC)");
+  });
+});
+
+describe("podMemoryBytes (kubelet /stats/summary)", () => {
+  const summary = {
+    pods: [
+      { podRef: { name: "a", namespace: "ns" }, memory: { workingSetBytes: 100 } },
+      { podRef: { name: "b", namespace: "ns" }, containers: [{ name: "mlflow", memory: { workingSetBytes: 60 } }, { name: "side", memory: { workingSetBytes: 40 } }] },
+      { podRef: { name: "a", namespace: "other" }, memory: { workingSetBytes: 999 } },
+    ],
+  };
+
+  it("takes the pod's own working set, in the order asked", () => {
+    expect(podMemoryBytes(summary, "ns", ["a"])).toEqual([100]);
+  });
+
+  it("sums the containers when the pod has no figure of its own", () => {
+    expect(podMemoryBytes(summary, "ns", ["b", "a"])).toEqual([100, 100]);
+  });
+
+  it("leaves out pods the summary does not list yet, and other namespaces", () => {
+    expect(podMemoryBytes(summary, "ns", ["missing"])).toEqual([]);
+    expect(podMemoryBytes({}, "ns", ["a"])).toEqual([]);
+  });
+});
+
+describe("cpuModel", () => {
+  it("reads the first model name from /proc/cpuinfo", () => {
+    expect(cpuModel("processor\t: 0\nmodel name\t: AMD EPYC 7B13\nprocessor\t: 1\nmodel name\t: AMD EPYC 7B13\n")).toBe("AMD EPYC 7B13");
+  });
+
+  it("says unknown when there is none", () => {
+    expect(cpuModel("")).toBe("unknown CPU");
+  });
+});
