@@ -218,7 +218,8 @@ async function scalingSection(s: Session): Promise<Section<ScalingData>> {
   const notes = [
     "Each row: `helm upgrade --wait` with replicaCount and server.workers set, wait until exactly that many pods are Ready and none is terminating, a 2 s warm-up, then the measured run.",
     "Memory: the pod's working set from the kubelet's /stats/summary (through the API server's node proxy), read right after the measured run.",
-    "Every pod shares the same 2 cores (and the load generator, PostgreSQL and the control plane), so more pods or workers cannot add CPU here: the rows show the overhead and memory cost of each shape more than its gain.",
+    "Every pod shares the machine's cores with the load generator, PostgreSQL and the control plane: past the point where they are saturated, more workers or pods only add memory and contention.",
+    "One 10 s run per row: the throughput section's chart-default run has the same shape as the 1 replica × 2 workers row here, and the difference between the two is the run-to-run spread.",
   ];
   try {
     const dbName = `bench${s.dbCount}`;
