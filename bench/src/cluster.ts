@@ -11,7 +11,9 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { LocalProvider, waitFor, type ClusterProvider } from "@mlflow-k8s/cluster";
+import { COREDNS_VERSION, defaultSettings, KUBERNETES_VERSION, LocalProvider, localPaths, waitFor, type ClusterProvider } from "@mlflow-k8s/cluster";
+import { existsSync } from "node:fs";
+import { parseBuildStats } from "./buildstats.ts";
 import { MlflowClient } from "@mlflow-k8s/mlflow-client";
 import YAML from "yaml";
 import { readFileSync } from "node:fs";
@@ -27,7 +29,7 @@ import { buildImages } from "./image.ts";
 import { runLoad } from "./loadgen.ts";
 import { machineInfo } from "./machine.ts";
 import { startPlainServer } from "./plain.ts";
-import type { Endpoint, InstallData, InstallTime, ScalingData, Section, Sections, ThroughputData } from "./results.ts";
+import type { Endpoint, LocalClusterData, InstallData, InstallTime, ScalingData, Section, Sections, ThroughputData } from "./results.ts";
 import { podMemoryBytes, type StatsSummary } from "./kubelet.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
@@ -246,6 +248,38 @@ async function scalingSection(s: Session): Promise<Section<ScalingData>> {
   }
 }
 
+/** The local cluster's cold build (as recorded when the cache was filled) and its warm start, measured now. */
+async function localSection(provider: ClusterProvider): Promise<Section<LocalClusterData>> {
+  const started = performance.now();
+  const settings = defaultSettings();
+  const cache = localPaths(settings);
+  const read = (file: string, name?: string) => (existsSync(file) ? parseBuildStats(readFileSync(file, "utf8"), name) : []);
+  const build = [
+    ...read(join(cache.k8sBin, "..", "build-stats.tsv")),
+    ...read(join(cache.corednsBin, "..", "..", "build-stats.tsv"), "coredns"),
+  ];
+  const warmUpSeconds: number[] = [];
+  const downSeconds: number[] = [];
+  await provider.down();
+  for (let i = 0; i < 2; i++) {
+    let t = performance.now();
+    await provider.up();
+    warmUpSeconds.push((performance.now() - t) / 1000);
+    t = performance.now();
+    await provider.down();
+    downSeconds.push((performance.now() - t) / 1000);
+  }
+  return {
+    measuredAt: new Date().toISOString(),
+    machine: machineInfo(),
+    seconds: (performance.now() - started) / 1000,
+    data: { kubernetesVersion: KUBERNETES_VERSION, build, warmUpSeconds, downSeconds },
+    notes: [
+      `CoreDNS ${COREDNS_VERSION} is built the same way. Build figures come from build-stats.tsv, written when the cache was filled (one binary at a time, -p 1); \`up\` and \`down\` are measured in this run.`,
+    ],
+  };
+}
+
 export async function runClusterSections(wanted: Set<string>): Promise<Sections> {
   const out: Sections = {};
   const opts: E2eOptions = {
@@ -262,6 +296,7 @@ export async function runClusterSections(wanted: Set<string>): Promise<Sections>
   await preflight(ctx);
   const provider = need(ctx, "provider", "preflight");
   try {
+    if (wanted.has("local") && provider.name === "local") out.local = await localSection(provider);
     if (wanted.has("image")) out.image = await buildImages(provider, log);
     if (!["install", "throughput", "scaling"].some((n) => wanted.has(n))) return out;
     await clusterUp(ctx);
@@ -302,7 +337,7 @@ if (import.meta.main) {
     const i = process.argv.indexOf(name);
     return i >= 0 ? process.argv[i + 1] : undefined;
   };
-  const wanted = new Set((arg("--sections") ?? "install,throughput,scaling,image").split(","));
+  const wanted = new Set((arg("--sections") ?? "local,install,throughput,scaling,image").split(","));
   const outFile = arg("--out");
   if (!outFile) {
     process.stderr.write("usage: cluster.ts --sections a,b --out file.json\n");

@@ -3,6 +3,7 @@
  * A run of a subset (`--only`) replaces only its own sections; each section keeps the
  * machine and date it was measured on. Everything here is pure and unit-tested.
  */
+import type { BuildStep } from "./buildstats.ts";
 import { formatBytes, formatSeconds, ratio } from "./stats.ts";
 
 export interface Machine {
@@ -103,7 +104,17 @@ export interface ImageData {
   full: ImageFigure;
 }
 
+export interface LocalClusterData {
+  kubernetesVersion: string;
+  /** The cold build that filled the cache, per binary (from build-stats.tsv). */
+  build: BuildStep[];
+  /** `up` with every binary and image cached, measured this run. */
+  warmUpSeconds: number[];
+  downSeconds: number[];
+}
+
 export interface Sections {
+  local?: Section<LocalClusterData>;
   tiers?: Section<TiersData>;
   install?: Section<InstallData>;
   throughput?: Section<ThroughputData>;
@@ -112,7 +123,7 @@ export interface Sections {
 }
 
 export type SectionName = keyof Sections;
-export const SECTION_NAMES: SectionName[] = ["tiers", "install", "throughput", "scaling", "image"];
+export const SECTION_NAMES: SectionName[] = ["local", "tiers", "install", "throughput", "scaling", "image"];
 
 export interface Results {
   schema: 1;
@@ -229,6 +240,20 @@ function renderScaling(s: Section<ScalingData>, machines: number): string[] {
   ];
 }
 
+function renderLocal(s: Section<LocalClusterData>, machines: number): string[] {
+  const d = s.data;
+  const total = d.build.reduce((n, b) => n + b.seconds, 0);
+  const rows = d.build.map((b) => [b.what, formatSeconds(b.seconds), b.peakRssBytes ? formatBytes(b.peakRssBytes) : "—", b.builtAt.slice(0, 16).replace("T", " ")]);
+  rows.push(["**total (cold, one binary at a time)**", `**${formatSeconds(total)}**`, "", ""]);
+  return [
+    ...sectionHeader(`Local cluster (Kubernetes ${d.kubernetesVersion} from the Go module proxy)`, s, machines),
+    table(["built", "seconds", "peak RSS", "when (UTC)"], rows),
+    "",
+    `Warm \`up\` (binaries and images cached): ${d.warmUpSeconds.map((x) => formatSeconds(x)).join(", ")}; \`down\`: ${d.downSeconds.map((x) => formatSeconds(x)).join(", ")}.`,
+    ...notes(s),
+  ];
+}
+
 function renderImage(s: Section<ImageData>, machines: number): string[] {
   const d = s.data;
   const row = (what: string, f: ImageFigure) => [what, `\`${f.ref}\``, f.status === "built" ? formatBytes(f.bytes) : `${f.status}${f.error ? `: ${f.error}` : ""}`, formatSeconds(f.buildSeconds)];
@@ -255,6 +280,7 @@ export function renderMarkdown(results: Results): string {
   if (machineKeys.size === 1 && present[0]) out.push(`Machine: ${describeMachine(present[0].machine)}.`, "");
   if (!present.length) out.push("No figures yet: run `pnpm bench`.");
   const n = machineKeys.size;
+  if (s.local) out.push(...renderLocal(s.local, n), "");
   if (s.tiers) out.push(...renderTiers(s.tiers, n), "");
   if (s.install) out.push(...renderInstall(s.install, n), "");
   if (s.throughput) out.push(...renderThroughput(s.throughput, n), "");
