@@ -11,7 +11,7 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { COREDNS_VERSION, defaultSettings, KUBERNETES_VERSION, LocalProvider, localPaths, waitFor, type ClusterProvider } from "@mlflow-k8s/cluster";
+import { COREDNS_VERSION, defaultSettings, KUBERNETES_VERSION, LocalProvider, localPaths, nodeAddress, waitFor, type ClusterProvider } from "@mlflow-k8s/cluster";
 import { existsSync } from "node:fs";
 import { parseBuildStats } from "./buildstats.ts";
 import { MlflowClient } from "@mlflow-k8s/mlflow-client";
@@ -19,7 +19,7 @@ import YAML from "yaml";
 import { readFileSync } from "node:fs";
 import type { E2eOptions } from "../../e2e/src/args.ts";
 import { need, type Ctx } from "../../e2e/src/context.ts";
-import { nodeAddress, serverPods } from "../../e2e/src/kube.ts";
+import { serverPods } from "../../e2e/src/kube.ts";
 import { clusterUp, preflight } from "../../e2e/src/phases/cluster.ts";
 import { dependencies, newPassword } from "../../e2e/src/phases/dependencies.ts";
 import { image as imagePhase } from "../../e2e/src/phases/image.ts";

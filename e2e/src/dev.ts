@@ -7,11 +7,10 @@ import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
-import { isProviderName, selectProvider, waitFor } from "@mlflow-k8s/cluster";
+import { isProviderName, kubeClients, selectProvider, waitFor } from "@mlflow-k8s/cluster";
 import { GcsEmulator, PostgresServer } from "@mlflow-k8s/testbed";
 import type { E2eOptions } from "./args.ts";
 import type { Ctx } from "./context.ts";
-import { connect } from "./kube.ts";
 import { clusterUp, preflight } from "./phases/cluster.ts";
 import { newPassword } from "./phases/dependencies.ts";
 import { image } from "./phases/image.ts";
@@ -91,7 +90,7 @@ export async function down(opts: E2eOptions): Promise<number> {
   if (state?.kubeconfig && state.context) {
     const tools = toolsFor({ kubeconfig: state.kubeconfig, context: state.context });
     await tools.helm(["uninstall", state.release, "-n", state.namespace, "--wait", "--ignore-not-found"]).nothrow();
-    await connect(state.kubeconfig, state.context).core.deleteNamespace({ name: state.namespace }).catch(() => undefined);
+    await kubeClients({ kubeconfig: state.kubeconfig, context: state.context }).core.deleteNamespace({ name: state.namespace }).catch(() => undefined);
     log(`release ${state.release} and namespace ${state.namespace} removed`);
   }
   if (existsSync(SERVICES)) {

@@ -1,53 +1,11 @@
 /**
- * What the e2e asks of the Kubernetes API, through @kubernetes/client-node.
- * The pure functions (node address, nodePort) are unit-tested on plain objects.
+ * What the e2e asks of the Kubernetes API beyond packages/cluster's queries:
+ * the release's Service and endpoint, its namespace and Secret, its server pods.
  */
-import { AppsV1Api, CoreV1Api, KubeConfig, type V1Node, type V1Pod, type V1Service } from "@kubernetes/client-node";
-import { waitFor } from "@mlflow-k8s/cluster";
+import type { V1Pod, V1Service } from "@kubernetes/client-node";
+import { nodeAddress, serviceNodePort, waitFor, type Kube } from "@mlflow-k8s/cluster";
 
-export interface Kube {
-  core: CoreV1Api;
-  apps: AppsV1Api;
-}
-
-export function connect(kubeconfig: string, context: string): Kube {
-  const kc = new KubeConfig();
-  kc.loadFromFile(kubeconfig);
-  kc.setCurrentContext(context);
-  return { core: kc.makeApiClient(CoreV1Api), apps: kc.makeApiClient(AppsV1Api) };
-}
-
-const isReady = (node: V1Node) => node.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
-
-/**
- * The address to reach a NodePort on: the provider's own answer when it has one
- * (the local provider serves NodePorts on 127.0.0.1), else the first Ready node's
- * InternalIP, else its ExternalIP.
- */
-export function nodeAddress(nodes: V1Node[], providerHost?: string): string {
-  if (providerHost) return providerHost;
-  const ready = nodes.filter(isReady);
-  if (!ready.length) throw new Error(`no Ready node among ${nodes.length} node(s): ${nodes.map((n) => n.metadata?.name).join(", ") || "none"}`);
-  for (const type of ["InternalIP", "ExternalIP"]) {
-    for (const node of ready) {
-      const address = node.status?.addresses?.find((a) => a.type === type)?.address;
-      if (address) return address;
-    }
-  }
-  throw new Error(`Ready node ${ready[0]?.metadata?.name} reports no InternalIP or ExternalIP address`);
-}
-
-/** The nodePort of the Service's port named `portName`. */
-export function nodePortOf(service: V1Service, portName = "http"): number {
-  const name = `${service.metadata?.namespace}/${service.metadata?.name}`;
-  if (service.spec?.type !== "NodePort" && service.spec?.type !== "LoadBalancer") {
-    throw new Error(`Service ${name} is of type ${service.spec?.type}, which has no node port: install with service.type=NodePort`);
-  }
-  const port = service.spec.ports?.find((p) => p.name === portName) ?? (service.spec.ports?.length === 1 ? service.spec.ports[0] : undefined);
-  if (!port) throw new Error(`Service ${name} has no port named "${portName}" (ports: ${service.spec.ports?.map((p) => p.name).join(", ")})`);
-  if (!port.nodePort) throw new Error(`Service ${name} port "${portName}" has no nodePort assigned yet`);
-  return port.nodePort;
-}
+export type { Kube };
 
 /** The release's MLflow Service, found by its labels (its name depends on the release name). */
 export async function findService(kube: Kube, namespace: string, release: string): Promise<V1Service> {
@@ -60,7 +18,7 @@ export async function findService(kube: Kube, namespace: string, release: string
 export async function mlflowEndpoint(kube: Kube, opts: { namespace: string; release: string; providerHost?: string | undefined }): Promise<{ host: string; port: number; url: string }> {
   const [nodes, service] = await Promise.all([kube.core.listNode(), findService(kube, opts.namespace, opts.release)]);
   const host = nodeAddress(nodes.items, opts.providerHost);
-  const port = nodePortOf(service);
+  const port = serviceNodePort(service, "http");
   const hostPart = host.includes(":") ? `[${host}]` : host;
   return { host, port, url: `http://${hostPart}:${port}` };
 }

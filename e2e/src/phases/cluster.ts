@@ -1,7 +1,6 @@
 /** Phases 1-2: check the tools, then bring up (or reuse) the cluster. */
-import { selectProvider } from "@mlflow-k8s/cluster";
+import { kubeClients, selectProvider } from "@mlflow-k8s/cluster";
 import { need, type Ctx } from "../context.ts";
-import { connect } from "../kube.ts";
 import { toolsFor, toolVersion } from "../tools.ts";
 
 const INSTALL_HINTS: Record<string, string> = {
@@ -26,7 +25,7 @@ export async function clusterUp(ctx: Ctx): Promise<void> {
   const provider = need(ctx, "provider", "preflight");
   ctx.cluster = await provider.up();
   ctx.tools = toolsFor(ctx.cluster);
-  ctx.kube = connect(ctx.cluster.kubeconfig, ctx.cluster.context);
+  ctx.kube = kubeClients(ctx.cluster);
   const nodes = await ctx.kube.core.listNode();
   ctx.log(`  kubeconfig ${ctx.cluster.kubeconfig} (context ${ctx.cluster.context}), ${nodes.items.length} node(s)`);
 }

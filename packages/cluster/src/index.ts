@@ -13,5 +13,5 @@ export { assertPinnedTag } from "./local/images.ts";
 export { step, waitFor, stderrLogger, FatalWaitError } from "./log.ts";
 export type { Logger } from "./log.ts";
 export { buildAndLoadImage } from "./images.ts";
-export { kubeClients, kubeConfigFor, nodePortAddress, nodePortOf, waitForNodesReady, waitForDeploymentAvailable, waitForPodsReady } from "./kube.ts";
+export { kubeClients, kubeConfigFor, nodeAddress, nodePortAddress, nodePortOf, serviceNodePort, waitForNodesReady, waitForDeploymentAvailable, waitForPodsReady } from "./kube.ts";
 export type { Kube } from "./kube.ts";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { V1Node, V1Service } from "@kubernetes/client-node";
-import { nodeAddress, nodePortOf } from "../src/kube.ts";
+import { nodeAddress, serviceNodePort } from "../src/kube.ts";
 
 const node = (name: string, ready: boolean, addresses: [string, string][]): V1Node => ({
   metadata: { name },
@@ -30,14 +30,14 @@ describe("node address discovery", () => {
 
 describe("nodePort discovery", () => {
   it("finds the nodePort of the http port", () => {
-    expect(nodePortOf(service("NodePort", [{ name: "metrics", port: 9090, nodePort: 31000 }, { name: "http", port: 5000, nodePort: 30500 }]))).toBe(30500);
+    expect(serviceNodePort(service("NodePort", [{ name: "metrics", port: 9090, nodePort: 31000 }, { name: "http", port: 5000, nodePort: 30500 }]), "http")).toBe(30500);
   });
 
   it("refuses a ClusterIP Service with a message saying what to change", () => {
-    expect(() => nodePortOf(service("ClusterIP", [{ name: "http", port: 5000 }]))).toThrow(/type ClusterIP, which has no node port: install with service.type=NodePort/);
+    expect(() => serviceNodePort(service("ClusterIP", [{ name: "http", port: 5000 }]), "http")).toThrow(/type ClusterIP, which has no node port: install with service.type=NodePort/);
   });
 
   it("reports a port that has no nodePort assigned yet", () => {
-    expect(() => nodePortOf(service("NodePort", [{ name: "http", port: 5000 }]))).toThrow(/no nodePort assigned yet/);
+    expect(() => serviceNodePort(service("NodePort", [{ name: "http", port: 5000 }]), "http")).toThrow(/no nodePort assigned yet/);
   });
 });
