@@ -23,7 +23,8 @@ import { serverPods } from "../../e2e/src/kube.ts";
 import { clusterUp, preflight } from "../../e2e/src/phases/cluster.ts";
 import { dependencies, newPassword } from "../../e2e/src/phases/dependencies.ts";
 import { image as imagePhase } from "../../e2e/src/phases/image.ts";
-import { helmValuesArgs, values as valuesPhase } from "../../e2e/src/phases/install.ts";
+import { CHART, helmValuesArgs, values as valuesPhase } from "../../e2e/src/phases/install.ts";
+import { removeRelease } from "../../e2e/src/phases/lifecycle.ts";
 import { stopAllProcesses } from "@mlflow-k8s/testbed";
 import { buildImages } from "./image.ts";
 import { runLoad } from "./loadgen.ts";
@@ -32,8 +33,6 @@ import { startPlainServer } from "./plain.ts";
 import type { Endpoint, LocalClusterData, InstallData, InstallTime, ScalingData, Section, Sections, ThroughputData } from "./results.ts";
 import { podMemoryBytes, type StatsSummary } from "./kubelet.ts";
 
-const ROOT = new URL("../../", import.meta.url).pathname;
-const CHART = join(ROOT, "charts/mlflow");
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -320,10 +319,7 @@ export async function runClusterSections(wanted: Set<string>): Promise<Sections>
     if (wanted.has("scaling")) out.scaling = await scalingSection(s);
     return out;
   } finally {
-    if (ctx.tools && ctx.kube) {
-      await ctx.tools.helm(["uninstall", opts.release, "-n", opts.namespace, "--wait", "--ignore-not-found"]).nothrow();
-      await ctx.kube.core.deleteNamespace({ name: opts.namespace }).catch(() => undefined);
-    }
+    if (ctx.tools && ctx.kube) await removeRelease(ctx.tools, ctx.kube, opts.namespace, opts.release);
     await ctx.db?.destroy().catch(() => undefined);
     await ctx.gcs?.destroy().catch(() => undefined);
     await stopAllProcesses();

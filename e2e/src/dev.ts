@@ -15,6 +15,7 @@ import { clusterUp, preflight } from "./phases/cluster.ts";
 import { newPassword } from "./phases/dependencies.ts";
 import { image } from "./phases/image.ts";
 import { discover, install, values } from "./phases/install.ts";
+import { removeRelease } from "./phases/lifecycle.ts";
 import { runPhases, summary } from "./runner.ts";
 import { toolsFor } from "./tools.ts";
 
@@ -88,9 +89,8 @@ export async function up(opts: E2eOptions): Promise<number> {
 export async function down(opts: E2eOptions): Promise<number> {
   const state: UpState | undefined = existsSync(STATE) ? JSON.parse(readFileSync(STATE, "utf8")) : undefined;
   if (state?.kubeconfig && state.context) {
-    const tools = toolsFor({ kubeconfig: state.kubeconfig, context: state.context });
-    await tools.helm(["uninstall", state.release, "-n", state.namespace, "--wait", "--ignore-not-found"]).nothrow();
-    await kubeClients({ kubeconfig: state.kubeconfig, context: state.context }).core.deleteNamespace({ name: state.namespace }).catch(() => undefined);
+    const cluster = { kubeconfig: state.kubeconfig, context: state.context };
+    await removeRelease(toolsFor(cluster), kubeClients(cluster), state.namespace, state.release);
     log(`release ${state.release} and namespace ${state.namespace} removed`);
   }
   if (existsSync(SERVICES)) {

@@ -7,10 +7,9 @@ import { strict as assert } from "node:assert";
 import { need, type Ctx } from "../context.ts";
 import { serverPods, waitForReadyPods } from "../kube.ts";
 import { startLoad } from "../load.ts";
-import { helmValuesArgs } from "./install.ts";
+import { CHART, helmValuesArgs } from "./install.ts";
 import { verifyWritten } from "./rest.ts";
 
-const CHART = new URL("../../../charts/mlflow", import.meta.url).pathname;
 const restarts = async (ctx: Ctx) =>
   Object.fromEntries(
     (await serverPods(need(ctx, "kube", "cluster"), ctx.opts.namespace, ctx.opts.release)).map((p) => [

@@ -6,7 +6,7 @@ import { MlflowClient } from "@mlflow-k8s/mlflow-client";
 import { BUCKET, DB_SECRET, need, type Ctx } from "../context.ts";
 import { applySecret, ensureNamespace, mlflowEndpoint } from "../kube.ts";
 
-const CHART = new URL("../../../charts/mlflow", import.meta.url).pathname;
+export const CHART = new URL("../../../charts/mlflow", import.meta.url).pathname;
 
 export async function values(ctx: Ctx): Promise<void> {
   const db = need(ctx, "db", "dependencies").connection;

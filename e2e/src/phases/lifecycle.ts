@@ -3,7 +3,8 @@
  * before is re-read (the upgrade lives in faults.ts, under load).
  */
 import { need, type Ctx } from "../context.ts";
-import { serverPods, waitForReadyPods } from "../kube.ts";
+import { serverPods, waitForReadyPods, type Kube } from "../kube.ts";
+import type { Tools } from "../tools.ts";
 import { verifyWritten } from "./rest.ts";
 
 const podNames = async (ctx: Ctx) => (await serverPods(need(ctx, "kube", "cluster"), ctx.opts.namespace, ctx.opts.release)).map((p) => p.metadata?.name ?? "");
@@ -24,11 +25,16 @@ export async function podKill(ctx: Ctx): Promise<void> {
   await verifyWritten(ctx, "after the pod was killed");
 }
 
+/** Uninstall the release and delete its namespace; tolerates either being gone already. */
+export async function removeRelease(tools: Tools, kube: Kube, namespace: string, release: string): Promise<void> {
+  await tools.helm(["uninstall", release, "-n", namespace, "--wait", "--ignore-not-found"]).nothrow();
+  await kube.core.deleteNamespace({ name: namespace }).catch(() => undefined);
+}
+
 /** Uninstall and remove the namespace; the cluster goes too unless --keep. Safe after partial runs. */
 export async function teardown(ctx: Ctx): Promise<void> {
   if (ctx.tools && ctx.kube) {
-    await ctx.tools.helm(["uninstall", ctx.opts.release, "-n", ctx.opts.namespace, "--wait", "--ignore-not-found"]).nothrow();
-    await ctx.kube.core.deleteNamespace({ name: ctx.opts.namespace }).catch(() => undefined);
+    await removeRelease(ctx.tools, ctx.kube, ctx.opts.namespace, ctx.opts.release);
     ctx.log(`  release and namespace ${ctx.opts.namespace} removed`);
   }
   await ctx.db?.destroy();
