@@ -11,9 +11,9 @@
  */
 import { $ } from "zx";
 import { existsSync, mkdirSync, readFileSync, writeFileSync, rmSync, readdirSync, readlinkSync, statSync, rmdirSync } from "node:fs";
-import { request } from "node:https";
+import { request as httpsRequest } from "node:https";
 import { Resolver } from "node:dns/promises";
-import { get as httpGet } from "node:http";
+import { request as httpRequest } from "node:http";
 import { join } from "node:path";
 import type { Availability, ClusterInfo, ClusterProvider, ImageBuildSpec } from "../provider.ts";
 import { defaultSettings, paths, KUBERNETES_VERSION, PAUSE_IMAGE, DEBIAN_BASE_IMAGE, BUSYBOX_IMAGE, COREDNS_IMAGE } from "../local/layout.ts";
@@ -214,15 +214,15 @@ export class LocalProvider implements ClusterProvider {
     });
     // Do not let a failure surface as an unhandled rejection before it is awaited.
     images.catch(() => undefined);
-    await start(cmds.etcd, async () => (await httpOk(`http://127.0.0.1:${s.etcdClientPort}/health`)) || undefined);
+    await start(cmds.etcd, async () => (await healthOk(`http://127.0.0.1:${s.etcdClientPort}/health`)) || undefined);
     await start(cmds["kube-apiserver"], async () => (await this.apiGet("/readyz")).status === 200 || undefined, 120_000);
     // Applied now so the Deployment controller and scheduler act as soon as they start.
     await step(this.log, `cluster DNS objects (CoreDNS ${COREDNS_IMAGE}, Service ${DNS_SERVICE} ${s.dnsServiceIp})`, () => this.applyDns());
-    await start(cmds["kube-controller-manager"], async () => (await httpsOk(`https://127.0.0.1:${s.controllerManagerPort}/healthz`)) || undefined);
-    await start(cmds["kube-scheduler"], async () => (await httpsOk(`https://127.0.0.1:${s.schedulerPort}/healthz`)) || undefined);
+    await start(cmds["kube-controller-manager"], async () => (await healthOk(`https://127.0.0.1:${s.controllerManagerPort}/healthz`)) || undefined);
+    await start(cmds["kube-scheduler"], async () => (await healthOk(`https://127.0.0.1:${s.schedulerPort}/healthz`)) || undefined);
     await images;
-    await start(cmds.kubelet, async () => (await httpOk(`http://127.0.0.1:${s.kubeletHealthzPort}/healthz`)) || undefined, 90_000);
-    await start(cmds["kube-proxy"], async () => (await httpOk(`http://127.0.0.1:${s.proxyHealthzPort}/healthz`)) || undefined);
+    await start(cmds.kubelet, async () => (await healthOk(`http://127.0.0.1:${s.kubeletHealthzPort}/healthz`)) || undefined, 90_000);
+    await start(cmds["kube-proxy"], async () => (await healthOk(`http://127.0.0.1:${s.proxyHealthzPort}/healthz`)) || undefined);
     await step(this.log, `node ${s.nodeName} Ready`, () =>
         waitFor(`node ${s.nodeName} Ready`, 120_000, async () => {
           const r = await this.apiGet(`/api/v1/nodes/${s.nodeName}`);
@@ -307,7 +307,7 @@ export class LocalProvider implements ClusterProvider {
   async apiRequest(method: string, path: string, body?: string, contentType = "application/json"): Promise<{ status: number; body: string }> {
     const pki = this.paths.pki;
     return new Promise((resolve, reject) => {
-      const req = request(
+      const req = httpsRequest(
         {
           host: "127.0.0.1",
           port: this.settings.apiServerPort,
@@ -332,29 +332,12 @@ export class LocalProvider implements ClusterProvider {
     });
   }
 
+  /** DELETE through the API; the status code, or 0 when the API server did not answer. */
   private async apiDelete(path: string): Promise<number> {
-    const pki = this.paths.pki;
-    return new Promise((resolve) => {
-      const req = request(
-        {
-          host: "127.0.0.1",
-          port: this.settings.apiServerPort,
-          path,
-          method: "DELETE",
-          ca: readFileSync(join(pki, "ca.crt")),
-          cert: readFileSync(join(pki, "admin.crt")),
-          key: readFileSync(join(pki, "admin.key")),
-          timeout: 5000,
-        },
-        (res) => {
-          res.resume();
-          res.on("end", () => resolve(res.statusCode ?? 0));
-        },
-      );
-      req.on("error", () => resolve(0));
-      req.on("timeout", () => req.destroy());
-      req.end();
-    });
+    return this.apiRequest("DELETE", path).then(
+      (r) => r.status,
+      () => 0,
+    );
   }
 
   // ---------------------------------------------------------------- images
@@ -709,24 +692,14 @@ function safeReaddir(d: string): string[] {
   }
 }
 
-function httpOk(url: string): Promise<boolean> {
+/**
+ * GET a component's health endpoint on loopback: 200 within 3 s is healthy. The
+ * controller-manager and scheduler serve https with self-signed certificates.
+ */
+function healthOk(url: string): Promise<boolean> {
+  const send = url.startsWith("https:") ? httpsRequest : httpRequest;
   return new Promise((resolve) => {
-    const req = httpGet(url, { timeout: 3000 }, (res) => {
-      res.resume();
-      resolve(res.statusCode === 200);
-    });
-    req.on("error", () => resolve(false));
-    req.on("timeout", () => {
-      req.destroy();
-      resolve(false);
-    });
-  });
-}
-
-/** Health endpoints of the controller-manager/scheduler: self-signed, loopback only. */
-function httpsOk(url: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const req = request(url, { rejectUnauthorized: false, timeout: 3000 }, (res) => {
+    const req = send(url, { rejectUnauthorized: false, timeout: 3000 }, (res) => {
       res.resume();
       resolve(res.statusCode === 200);
     });
