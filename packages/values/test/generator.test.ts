@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { buildChartValues, parseGeneratorInput, renderSecretManifest, validateChartValues, checkPassword } from "../src/generator.ts";
+import { INPUT_FIELDS, generatorInputSchema, buildChartValues, parseGeneratorInput, renderSecretManifest, validateChartValues, checkPassword } from "../src/generator.ts";
 import { ValuesError } from "../src/errors.ts";
 import YAML from "yaml";
 
@@ -14,6 +14,13 @@ function problemsOf(fn: () => unknown) {
   }
   throw new Error("expected a ValuesError");
 }
+
+describe("the input field table", () => {
+  it("names exactly the settings the input schema accepts (flags, env vars and config keys cannot drift)", () => {
+    const schemaKeys = Object.keys(generatorInputSchema.shape).sort();
+    expect(INPUT_FIELDS.map((f) => f.key).sort()).toEqual(schemaKeys);
+  });
+});
 
 describe("generator input validation", () => {
   it.each([
