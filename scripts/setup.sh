@@ -9,11 +9,18 @@ step() { local name=$1; shift; local t=$SECONDS; echo "[setup] $name" >&2; "$@";
 step "python venv (images/mlflow/requirements.txt)" bash packages/testbed/scripts/install-python.sh
 step "actionlint (workflow checks in the fast tier)" bash scripts/install-go-tool.sh actionlint github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
 step "fake-gcs-server (the GCS emulator)" bash packages/testbed/scripts/install-fake-gcs-server.sh
+# kind at the version the workflows pin, and the CNCF registry the e2e runs as kind's local
+# registry (static, so it runs in any Debian image).
+step "kind v0.31.0" bash scripts/install-go-tool.sh kind sigs.k8s.io/kind@v0.31.0
+step "OCI registry (distribution v3.0.0)" env CGO_ENABLED=0 bash scripts/install-go-tool.sh registry github.com/distribution/distribution/v3/cmd/registry@v3.0.0
 # The local cluster (the e2e tier's default provider) needs root for containerd/kubelet/iptables.
 if [ "$(id -u)" = 0 ] && [ "$(uname -s)" = Linux ]; then
   step "local cluster: Debian packages (containerd, runc, CNI plugins, iptables, docker.io, debootstrap)" bash packages/cluster/local/install-host-deps.sh
   step "local cluster: Kubernetes binaries from the Go module proxy (cached; ~10 min cold)" bash packages/cluster/local/build-kubernetes.sh
   step "local cluster: CoreDNS from the Go module proxy (cached; ~4 min cold)" bash packages/cluster/local/build-coredns.sh
+  # The kind node image built here (no registry for kindest/node): kubeadm's CoreDNS and kind's kindnetd.
+  step "kind node image: CoreDNS v1.12.1, the version kubeadm 1.34 names (cached)" env COREDNS_VERSION=v1.12.1 bash packages/cluster/local/build-coredns.sh
+  step "kind node image: kindnetd at kind v0.31.0's commit (cached)" env CGO_ENABLED=0 bash scripts/install-go-tool.sh kindnetd sigs.k8s.io/kind/images/kindnetd/cmd/kindnetd@20ccfc88055ce538b79b1685d6a497d35311d7d1
 else
   echo "[setup] not root on Linux: skipping the local cluster's setup (the e2e tier will say it cannot run)" >&2
 fi

@@ -21,7 +21,7 @@ BIN="$OUT/bin"
 WORK="$OUT/wrapper"
 STATS="$OUT/build-stats.tsv"
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-BINARIES=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy etcd)
+BINARIES=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubeadm kubectl etcd)
 
 log() { echo "[build-kubernetes] $*" >&2; }
 die() { echo "[build-kubernetes] error: $*" >&2; exit 1; }
@@ -43,8 +43,16 @@ want_version() { # want_version <binary>: prints the version line we expect from
   esac
 }
 
+version_of() { # version_of <binary>: what the built binary says of its version
+  case "$1" in
+    kubectl) "$BIN/$1" version --client 2>/dev/null ;;
+    kubeadm) "$BIN/$1" version -o short 2>/dev/null ;;
+    *) "$BIN/$1" --version 2>/dev/null ;;
+  esac
+}
+
 have() { # have <binary>: present and reporting the pinned version
-  [ -x "$BIN/$1" ] && "$BIN/$1" --version 2>/dev/null | grep -qF "$(want_version "$1")"
+  [ -x "$BIN/$1" ] && version_of "$1" | grep -qF "$(want_version "$1")"
 }
 
 mkdir -p "$BIN" "$WORK"
@@ -68,22 +76,24 @@ if [ ${#missing[@]} -eq 0 ]; then
 fi
 
 "$NODE" "$HERE/../src/local/gomod.ts" "$UPSTREAM_MOD" "$K8S_VERSION" "go.etcd.io/etcd/server/v3@$ETCD_VERSION" > "$WORK/go.mod.new"
-if ! cmp -s "$WORK/go.mod.new" "$WORK/go.mod.gen" 2>/dev/null; then
+{
+  echo "//go:build tools"; echo; echo "// Package tools pins the commands this wrapper module builds."
+  echo "package tools"; echo; echo "import ("
+  for b in "${BINARIES[@]}"; do
+    if [ "$b" = etcd ]; then echo "	_ \"go.etcd.io/etcd/server/v3\""; else echo "	_ \"k8s.io/kubernetes/cmd/$b\""; fi
+  done
+  echo ")"
+} > "$WORK/tools.go.new"
+# Re-resolve when the release's go.mod or the list of commands changed.
+if ! cmp -s "$WORK/go.mod.new" "$WORK/go.mod.gen" 2>/dev/null || ! cmp -s "$WORK/tools.go.new" "$WORK/tools.go" 2>/dev/null; then
   cp "$WORK/go.mod.new" "$WORK/go.mod" && cp "$WORK/go.mod.new" "$WORK/go.mod.gen" && rm -f "$WORK/go.sum"
-  {
-    echo "//go:build tools"; echo; echo "// Package tools pins the commands this wrapper module builds."
-    echo "package tools"; echo; echo "import ("
-    for b in "${BINARIES[@]}"; do
-      if [ "$b" = etcd ]; then echo "	_ \"go.etcd.io/etcd/server/v3\""; else echo "	_ \"k8s.io/kubernetes/cmd/$b\""; fi
-    done
-    echo ")"
-  } > "$WORK/tools.go"
+  mv "$WORK/tools.go.new" "$WORK/tools.go"
   log "resolving the wrapper module (go mod tidy; downloads modules on a cold cache)"
   t0=$(date +%s)
   (cd "$WORK" && go mod tidy)
   log "go mod tidy took $(( $(date +%s) - t0 ))s"
 fi
-rm -f "$WORK/go.mod.new"
+rm -f "$WORK/go.mod.new" "$WORK/tools.go.new"
 
 LDFLAGS="-s -w $("$NODE" "$HERE/../src/local/gomod.ts" --ldflags "$K8S_VERSION" "$BUILD_DATE")"
 ETCD_LDFLAGS="-s -w"

@@ -12,7 +12,7 @@
 #   kmod, iproute2, util-linux  modprobe, ip, mount/nsenter
 set -euo pipefail
 PKGS=(containerd runc containernetworking-plugins iptables conntrack docker.io debootstrap
-      busybox-static gcc libc6-dev openssl time kmod iproute2 util-linux ca-certificates)
+      busybox-static gcc libc6-dev openssl time kmod iproute2 util-linux ca-certificates jq)
 
 missing=()
 for p in "${PKGS[@]}"; do
