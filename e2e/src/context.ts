@@ -33,6 +33,8 @@ export interface Ctx {
   db?: PostgresServer;
   gcs?: GcsEmulator;
   valuesFile?: string;
+  /** How helm names the chart: the local directory, or the OCI reference it was pushed to (with --version/--plain-http). */
+  chart?: string[];
   url?: string;
   client?: MlflowClient;
   written?: WrittenData;

@@ -14,7 +14,7 @@ import type { Ctx } from "./context.ts";
 import { clusterUp, preflight } from "./phases/cluster.ts";
 import { newPassword } from "./phases/dependencies.ts";
 import { image } from "./phases/image.ts";
-import { discover, install, values } from "./phases/install.ts";
+import { chart, discover, install, values } from "./phases/install.ts";
 import { removeRelease } from "./phases/lifecycle.ts";
 import { runPhases, summary } from "./runner.ts";
 import { toolsFor } from "./tools.ts";
@@ -69,6 +69,7 @@ export async function up(opts: E2eOptions): Promise<number> {
       { name: "preflight", does: "check the tools", run: preflight },
       { name: "cluster", does: "bring up the cluster", run: async (c) => { await clusterUp(c); save(); } },
       { name: "image", does: "build and load the MLflow image", run: image },
+      { name: "chart", does: "push the chart to the cluster's registry (kind)", run: chart },
       { name: "dependencies", does: "start PostgreSQL and the GCS emulator (detached)", run: startServices },
       { name: "values", does: "generate values; create the DB Secret", run: values },
       { name: "install", does: "helm install --wait", run: install },

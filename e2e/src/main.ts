@@ -14,7 +14,7 @@ import { collectDiagnostics } from "./diagnostics.ts";
 import { clusterUp, preflight } from "./phases/cluster.ts";
 import { dependencies, newPassword } from "./phases/dependencies.ts";
 import { image } from "./phases/image.ts";
-import { discover, install, values } from "./phases/install.ts";
+import { chart, discover, install, values } from "./phases/install.ts";
 import { databaseRestart, installWithLateDatabase, security, upgradeUnderLoad } from "./phases/faults.ts";
 import { helmTest, podKill, teardown } from "./phases/lifecycle.ts";
 import { restChecks } from "./phases/rest.ts";
@@ -26,6 +26,7 @@ export const RUN_PHASES: Phase<Ctx>[] = [
   { name: "preflight", does: "check helm, kubectl and the cluster provider's tools", run: preflight },
   { name: "cluster", does: "bring up (or reuse) the cluster", run: clusterUp },
   { name: "image", does: "build the MLflow image and load it into the cluster", run: image },
+  { name: "chart", does: "helm package + push to the cluster's OCI registry (kind); else the local chart", run: chart },
   { name: "dependencies", does: "start PostgreSQL and a GCS emulator with a bucket where pods reach them", run: dependencies },
   { name: "values", does: "generate values with packages/values; create the DB Secret through the API", run: values },
   { name: "install", does: "helm install --wait while the database is down; the migration hook waits, then Ready", run: (c) => installWithLateDatabase(c, install) },

@@ -7,7 +7,7 @@ import { strict as assert } from "node:assert";
 import { need, type Ctx } from "../context.ts";
 import { serverPods, waitForReadyPods } from "../kube.ts";
 import { startLoad } from "../load.ts";
-import { CHART, helmValuesArgs } from "./install.ts";
+import { chartArgs, helmValuesArgs } from "./install.ts";
 import { verifyWritten } from "./rest.ts";
 
 const restarts = async (ctx: Ctx) =>
@@ -27,7 +27,7 @@ export async function upgradeUnderLoad(ctx: Ctx): Promise<void> {
   const stamp = new Date().toISOString().replace(/[:.]/g, "-");
   try {
     await tools.helm([
-      "upgrade", ctx.opts.release, CHART, "-n", ctx.opts.namespace, ...helmValuesArgs(ctx),
+      "upgrade", ctx.opts.release, ...chartArgs(ctx), "-n", ctx.opts.namespace, ...helmValuesArgs(ctx),
       "--set-string", `podAnnotations.e2e/rolled-at=${stamp}`, "--wait", "--timeout", `${ctx.opts.timeoutSeconds}s`,
     ]);
     await waitForReadyPods(need(ctx, "kube", "cluster"), { namespace: ctx.opts.namespace, release: ctx.opts.release, count: before.length, exclude: before, timeoutMs: ctx.opts.timeoutSeconds * 1000 });

@@ -29,6 +29,7 @@ export async function image(ctx: Ctx): Promise<void> {
     await provider.buildImage({ context: `${ROOT}images/mlflow`, tag: ctx.image, ...(buildArgs ? { buildArgs } : {}) });
     ctx.log(`  built ${ctx.image}`);
   }
-  await provider.loadImage(ctx.image);
-  ctx.log(`  ${ctx.image} is in the cluster`);
+  const built = ctx.image;
+  ctx.image = await provider.loadImage(built);
+  ctx.log(ctx.image === built ? `  ${ctx.image} is in the cluster` : `  pushed as ${ctx.image}; pods pull it from the cluster's registry`);
 }

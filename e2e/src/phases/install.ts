@@ -1,5 +1,6 @@
 /** Phases 5-7: values from packages/values, the DB Secret through the API, `helm install --wait`, the endpoint. */
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
+import YAML from "yaml";
 import { join } from "node:path";
 import { buildChartValues, parseGeneratorInput, renderValuesFile } from "@mlflow-k8s/values";
 import { MlflowClient } from "@mlflow-k8s/mlflow-client";
@@ -7,6 +8,38 @@ import { BUCKET, DB_SECRET, need, type Ctx } from "../context.ts";
 import { applySecret, ensureNamespace, mlflowEndpoint } from "../kube.ts";
 
 export const CHART = new URL("../../../charts/mlflow", import.meta.url).pathname;
+
+/** The chart's name and version from Chart.yaml. */
+export function chartMeta(dir = CHART): { name: string; version: string } {
+  const c = YAML.parse(readFileSync(join(dir, "Chart.yaml"), "utf8")) as { name: string; version: string };
+  return { name: String(c.name), version: String(c.version) };
+}
+
+/**
+ * Where the cluster has a registry (kind), the chart is released the way users get it:
+ * `helm package`, `helm push` to oci://<registry>/charts, and installed from there.
+ * Elsewhere, from the local directory.
+ */
+export async function chart(ctx: Ctx): Promise<void> {
+  const tools = need(ctx, "tools", "cluster");
+  const registry = ctx.cluster?.registry;
+  if (!registry) {
+    ctx.chart = [CHART];
+    ctx.log(`  no registry in this cluster: installing from ${CHART}`);
+    return;
+  }
+  const { name, version } = chartMeta();
+  await tools.helm(["package", CHART, "-d", ctx.workDir]);
+  const pushed = await tools.helm(["push", join(ctx.workDir, `${name}-${version}.tgz`), `oci://${registry}/charts`, "--plain-http"]);
+  const digest = /Digest:\s*(\S+)/.exec(pushed.stdout + pushed.stderr)?.[1];
+  ctx.chart = [`oci://${registry}/charts/${name}`, "--version", version, "--plain-http"];
+  ctx.log(`  helm push ${name}-${version}.tgz -> oci://${registry}/charts/${name}${digest ? ` (${digest})` : ""}`);
+}
+
+/** helm's chart arguments for install/upgrade (the chart phase chose them). */
+export function chartArgs(ctx: Ctx): string[] {
+  return ctx.chart ?? [CHART];
+}
 
 export async function values(ctx: Ctx): Promise<void> {
   const db = need(ctx, "db", "dependencies").connection;
@@ -28,6 +61,8 @@ export async function values(ctx: Ctx): Promise<void> {
       imageRepository: imageRef.slice(0, at),
       imageTag: imageRef.slice(at + 1),
       imagePullPolicy: "IfNotPresent",
+      // Where the provider publishes one NodePort on loopback (kind), MLflow's Service takes it.
+      ...(ctx.cluster?.nodePort ? { nodePort: ctx.cluster.nodePort } : {}),
       // Two replicas prove the migration hook keeps them from racing on the empty database;
       // one worker each and small requests keep a rolling update within two cores.
       replicas: 2,
@@ -52,7 +87,7 @@ export function helmValuesArgs(ctx: Ctx): string[] {
 export async function install(ctx: Ctx): Promise<void> {
   const tools = need(ctx, "tools", "cluster");
   const timeout = `${ctx.opts.timeoutSeconds}s`;
-  await tools.helm(["install", ctx.opts.release, CHART, "-n", ctx.opts.namespace, ...helmValuesArgs(ctx), "--wait", "--timeout", timeout]);
+  await tools.helm(["install", ctx.opts.release, ...chartArgs(ctx), "-n", ctx.opts.namespace, ...helmValuesArgs(ctx), "--wait", "--timeout", timeout]);
   ctx.log(`  release ${ctx.opts.release} installed and Ready`);
 }
 

@@ -5,10 +5,11 @@ import { ambientDocker, dockerBuild } from "./docker.ts";
 /**
  * Builds `spec` with the Docker engine the provider loads from (the local provider's
  * private dockerd; the ambient docker otherwise) and makes it runnable in the cluster.
- * Use an explicit non-latest tag and `imagePullPolicy: IfNotPresent`.
+ * Use an explicit non-latest tag and `imagePullPolicy: IfNotPresent`; returns the reference
+ * pods must use (kind: the image in its local registry).
  */
-export async function buildAndLoadImage(provider: ClusterProvider, spec: ImageBuildSpec): Promise<void> {
+export async function buildAndLoadImage(provider: ClusterProvider, spec: ImageBuildSpec): Promise<string> {
   if (provider.buildImage) await provider.buildImage(spec);
   else await dockerBuild(ambientDocker, spec);
-  await provider.loadImage(spec.tag);
+  return provider.loadImage(spec.tag);
 }

@@ -25,6 +25,17 @@ export interface ClusterInfo {
    * in-cluster services.
    */
   hostAddressForPods?: string;
+  /**
+   * A registry this machine pushes to and the cluster pulls from under the same name (kind:
+   * the local registry, "localhost:5001"; charts go to oci://<registry>/charts). Undefined:
+   * none; images reach the cluster through loadImage alone.
+   */
+  registry?: string;
+  /**
+   * The NodePort the provider publishes on nodePortHost (kind: 127.0.0.1:<port> through its
+   * extraPortMappings); MLflow's Service must use it. Undefined: any NodePort works.
+   */
+  nodePort?: number;
 }
 
 /** What to build with `docker build` (see ClusterProvider.buildImage). */
@@ -53,10 +64,11 @@ export interface ClusterProvider {
   /** Create or start the cluster (idempotent: reuses a running one it made). */
   up(): Promise<ClusterInfo>;
   /**
-   * Make a locally built image (by reference, e.g. "mlflow-k8s/mlflow:3.6.0") runnable
-   * in the cluster without any registry pull.
+   * Make a locally built image (by reference, e.g. "mlflow-k8s/mlflow:3.6.0") runnable in
+   * the cluster: kind pushes it to its local registry, the others load it into the nodes.
+   * Returns the reference pods must use (kind: "localhost:5001/mlflow:3.6.0").
    */
-  loadImage(imageRef: string): Promise<void>;
+  loadImage(imageRef: string): Promise<string>;
   /**
    * Build an image with the Docker engine this provider loads images from (the local
    * provider runs a private dockerd; the others use the ambient one). Optional: the

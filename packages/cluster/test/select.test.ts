@@ -12,7 +12,7 @@ function fake(available: Partial<Record<ProviderName, boolean>>) {
     },
     toolVersions: async () => ({}),
     up: async () => ({ kubeconfig: "", context: "" }),
-    loadImage: async () => {},
+    loadImage: async (ref: string) => ref,
     down: async () => {},
   });
   return { factory, asked };

@@ -69,7 +69,7 @@ export class ExistingProvider implements ClusterProvider {
     return { kubeconfig: file, context: kc.getCurrentContext() };
   }
 
-  async loadImage(imageRef: string): Promise<void> {
+  async loadImage(imageRef: string): Promise<string> {
     assertPinnedTag(imageRef);
     const nodes = await this.kc().makeApiClient(CoreV1Api).listNode();
     const names = new Set(imageAliases(imageRef));
@@ -80,6 +80,7 @@ export class ExistingProvider implements ClusterProvider {
           `push it to a registry the cluster pulls from and set the chart's image values, or use --provider kind|minikube|local`,
       );
     }
+    return imageRef;
   }
 
   async down(): Promise<void> {

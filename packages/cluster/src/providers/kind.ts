@@ -1,6 +1,15 @@
 /**
- * `kind` provider (GitHub Actions and developer machines with Docker): creates a kind
- * cluster, loads images with `kind load docker-image`, deletes only a cluster it created.
+ * `kind` provider: a kind cluster with a local OCI registry, as kind documents it. Runs the
+ * same way on GitHub runners, laptops and our build machines; only two things differ where no
+ * Docker engine runs and no registry outside is reachable (ours), and both are decided
+ * without probing the network:
+ *   - the Docker engine: the ambient one if `docker info` answers, else the project's own
+ *     dockerd (kind/engine.ts);
+ *   - the node image: kind's published kindest/node by default; built from source here
+ *     (kind/nodeimage.ts) when the engine is the project's own, or when
+ *     MLFLOW_K8S_KIND_NODE_IMAGE=build. MLFLOW_K8S_KIND_NODE_IMAGE=<ref> uses that image.
+ * Images reach pods by `docker push localhost:<port>/...` and a pull from the registry;
+ * MLflow's NodePort is published on 127.0.0.1. Deletes only a cluster it created.
  */
 import { $ } from "zx";
 import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
@@ -8,10 +17,15 @@ import { join } from "node:path";
 import type { Availability, ClusterInfo, ClusterProvider, ImageBuildSpec } from "../provider.ts";
 import { cacheRoot } from "../local/layout.ts";
 import { assertPinnedTag } from "../local/images.ts";
-import { ambientDocker, dockerBuild } from "../docker.ts";
+import type { DockerTarget } from "../docker.ts";
+import { dockerBuild } from "../docker.ts";
 import { stderrLogger, step } from "../log.ts";
 import type { Logger } from "../log.ts";
 import { hasFlag, kindVersionArgs, parseDockerNetworkGateway } from "../hostaddr.ts";
+import { DockerEngine } from "../kind/engine.ts";
+import { LocalRegistry, renderRegistryConfigMap } from "../kind/registry.ts";
+import { defaultNodePort, renderKindConfig } from "../kind/config.ts";
+import { defaultParts, ensureNodeImage } from "../kind/nodeimage.ts";
 
 export interface CliProviderOptions {
   /** Cluster (kind) or profile (minikube) name. */
@@ -29,28 +43,50 @@ export interface CliProviderOptions {
   log?: Logger;
 }
 
-export async function cliVersion(cmd: string[]): Promise<string | undefined> {
-  const r = await $({ quiet: true, timeout: "20s" })`${cmd}`.nothrow();
+export interface KindProviderOptions extends CliProviderOptions {
+  /** NodePorts published on 127.0.0.1 (default: MLFLOW_K8S_NODE_PORT or 30080). */
+  nodePorts?: number[];
+  /** "build", "kind" or an image reference (default: env MLFLOW_K8S_KIND_NODE_IMAGE; unset: see the file comment). */
+  nodeImage?: string;
+  engine?: DockerEngine;
+}
+
+export async function cliVersion(cmd: string[], env?: Record<string, string>): Promise<string | undefined> {
+  const r = await $({ quiet: true, timeout: "20s", env: { ...process.env, ...env } })`${cmd}`.nothrow();
   return r.exitCode === 0 ? (r.stdout + r.stderr).trim().split("\n")[0] : undefined;
+}
+
+/** kind itself: on PATH, or built by scripts/setup.sh into the cache. */
+export function kindBinary(): string {
+  const built = join(cacheRoot(), "go", "bin", "kind");
+  return existsSync(built) ? built : "kind";
 }
 
 export class KindProvider implements ClusterProvider {
   readonly name = "kind" as const;
   readonly clusterName: string;
   private readonly stateDir: string;
-  readonly createArgs: string[];
+  private readonly userArgs: string[];
+  private readonly version: string | undefined;
+  readonly nodePorts: number[];
+  private readonly nodeImageSetting: string | undefined;
   /** The Docker network kind puts its nodes on (kind's KIND_EXPERIMENTAL_DOCKER_NETWORK, default "kind"). */
   readonly network: string;
+  readonly engine: DockerEngine;
   private readonly log: Logger;
+  private target?: DockerTarget;
+  private registry?: LocalRegistry;
 
-  constructor(opts: CliProviderOptions = {}) {
+  constructor(opts: KindProviderOptions = {}) {
     this.clusterName = opts.clusterName ?? process.env.MLFLOW_K8S_KIND_CLUSTER ?? "mlflow-k8s";
     this.stateDir = opts.stateDir ?? join(cacheRoot(), "kind");
-    const args = opts.createArgs ?? [];
-    const version = opts.kubernetesVersion ?? process.env.KUBERNETES_VERSION;
-    this.createArgs = hasFlag(args, "--image") ? args : [...args, ...kindVersionArgs(version)];
+    this.userArgs = opts.createArgs ?? [];
+    this.version = opts.kubernetesVersion ?? process.env.KUBERNETES_VERSION;
+    this.nodePorts = opts.nodePorts ?? [defaultNodePort()];
+    this.nodeImageSetting = opts.nodeImage ?? (process.env.MLFLOW_K8S_KIND_NODE_IMAGE || undefined);
     this.network = process.env.KIND_EXPERIMENTAL_DOCKER_NETWORK || "kind";
     this.log = opts.log ?? stderrLogger("kind");
+    this.engine = opts.engine ?? new DockerEngine(this.log);
   }
 
   get kubeconfig(): string {
@@ -59,41 +95,105 @@ export class KindProvider implements ClusterProvider {
   private get marker(): string {
     return join(this.stateDir, `${this.clusterName}.created`);
   }
+  get controlPlane(): string {
+    return `${this.clusterName}-control-plane`;
+  }
+
+  private env(): Record<string, string> {
+    return { ...(process.env as Record<string, string>), ...(this.target?.env ?? {}) };
+  }
 
   async available(): Promise<Availability> {
-    if (!(await cliVersion(["kind", "version"]))) return { ok: false, reason: "kind is not on PATH (https://kind.sigs.k8s.io/docs/user/quick-start/#installation; in GitHub Actions: helm/kind-action or `go install sigs.k8s.io/kind@v0.30.0`)" };
-    const d = await $({ quiet: true, timeout: "20s" })`docker info --format {{.ServerVersion}}`.nothrow();
-    if (d.exitCode !== 0) return { ok: false, reason: "kind needs a running Docker engine, and `docker info` failed" };
-    return { ok: true };
+    if (!(await cliVersion([kindBinary(), "version"]))) {
+      return { ok: false, reason: "kind is not on PATH (scripts/setup.sh builds it: `go install sigs.k8s.io/kind@v0.31.0`; in GitHub Actions: the same, or helm/kind-action)" };
+    }
+    const why = await this.engine.unavailableReason();
+    return why ? { ok: false, reason: `kind needs a Docker engine: ${why}` } : { ok: true };
   }
 
   async toolVersions(): Promise<Record<string, string>> {
     const v: Record<string, string> = {};
-    const kind = await cliVersion(["kind", "version"]);
-    const docker = await cliVersion(["docker", "version", "--format", "{{.Server.Version}}"]);
+    const kind = await cliVersion([kindBinary(), "version"]);
     if (kind) v.kind = kind;
-    if (docker) v.docker = docker;
+    const t = await this.engine.current();
+    const docker = t ? await cliVersion([t.bin, "version", "--format", "{{.Server.Version}}"], t.env) : undefined;
+    if (docker) v.docker = `${docker}${this.engine.ours() ? " (the project's own dockerd)" : ""}`;
     return v;
   }
 
+  /** kind's create flags: the node image (kind's, ours, or the user's) unless --image was given. */
+  async createArgs(): Promise<string[]> {
+    if (hasFlag(this.userArgs, "--image")) return this.userArgs;
+    const setting = this.nodeImageSetting ?? (this.engine.ours() ? "build" : "kind");
+    if (setting === "kind") return [...this.userArgs, ...kindVersionArgs(this.version)];
+    if (setting !== "build") return [...this.userArgs, "--image", setting];
+    const cache = cacheRoot();
+    const parts = defaultParts(cache);
+    if (this.version && this.version.replace(/^v?/, "v") !== parts.kubernetesVersion) {
+      throw new Error(`KUBERNETES_VERSION=${this.version}, but the node image built here is Kubernetes ${parts.kubernetesVersion}: unset KUBERNETES_VERSION, or use kind's published image (MLFLOW_K8S_KIND_NODE_IMAGE=kind)`);
+    }
+    const corednsVersion = process.env.MLFLOW_K8S_KIND_COREDNS_VERSION ?? "v1.12.1";
+    const built = await ensureNodeImage(this.target!, await this.engine.debianBase(), { ...parts, coredns: join(parts.corednsDir, corednsVersion, "bin", "coredns") }, this.log);
+    this.log(`node image ${built.ref}${built.cached ? " (cached)" : ""}`);
+    return [...this.userArgs, "--image", built.ref];
+  }
+
   private async exists(): Promise<boolean> {
-    const r = await $({ quiet: true })`kind get clusters`.nothrow();
+    const r = await $({ quiet: true, env: this.env() })`${kindBinary()} get clusters`.nothrow();
     return r.stdout.split("\n").map((l) => l.trim()).includes(this.clusterName);
+  }
+
+  /** True when the node container runs and the API server answers through the kubeconfig. */
+  private async healthy(): Promise<boolean> {
+    const running = await $({ quiet: true, env: this.env() })`${this.target!.bin} inspect --format {{.State.Running}} ${this.controlPlane}`.nothrow();
+    if (running.stdout.trim() !== "true") return false;
+    await $({ quiet: true, env: this.env() })`${kindBinary()} export kubeconfig --name ${this.clusterName} --kubeconfig ${this.kubeconfig}`.nothrow();
+    const r = await $({ quiet: true, timeout: "20s" })`kubectl --kubeconfig ${this.kubeconfig} get --raw /readyz`.nothrow();
+    return r.exitCode === 0;
   }
 
   async up(): Promise<ClusterInfo> {
     mkdirSync(this.stateDir, { recursive: true });
+    this.target = await this.engine.ensure();
+    this.registry = new LocalRegistry(this.target, this.log, { base: await this.engine.debianBase() });
+    await this.registry.up();
     if (await this.exists()) {
-      this.log(`reusing kind cluster ${this.clusterName} (create flags not applied: ${this.createArgs.join(" ") || "none"})`);
-      await $({ quiet: true })`kind export kubeconfig --name ${this.clusterName} --kubeconfig ${this.kubeconfig}`;
+      if (await this.healthy()) {
+        this.log(`reusing kind cluster ${this.clusterName} (its NodePorts and node image are as created)`);
+      } else if (existsSync(this.marker)) {
+        this.log(`kind cluster ${this.clusterName} (made by an earlier run) is not healthy: deleting and recreating it`);
+        await $({ quiet: true, env: this.env() })`${kindBinary()} delete cluster --name ${this.clusterName}`;
+        await this.create();
+      } else {
+        throw new Error(`kind cluster ${this.clusterName} exists, is not healthy and was not made by this project: delete it (kind delete cluster --name ${this.clusterName}) or set MLFLOW_K8S_KIND_CLUSTER to another name`);
+      }
     } else {
-      await step(this.log, `kind create cluster ${this.clusterName}`, async () => {
-        await $`kind create cluster --name ${this.clusterName} --kubeconfig ${this.kubeconfig} --wait 180s ${this.createArgs}`;
-        writeFileSync(this.marker, new Date().toISOString() + "\n");
-      });
+      await this.create();
     }
-    // NodePorts: reachable on the node container's address (discovered from the Node).
-    return { kubeconfig: this.kubeconfig, context: `kind-${this.clusterName}`, hostAddressForPods: await this.hostAddressForPods() };
+    await step(this.log, `wire the local registry ${this.registry.host} into the cluster`, async () => {
+      await this.registry!.connect(this.network);
+      const nodes = (await $({ quiet: true, env: this.env() })`${kindBinary()} get nodes --name ${this.clusterName}`).stdout.split("\n").map((n) => n.trim()).filter(Boolean);
+      for (const n of nodes) await this.registry!.configureNode(n);
+      await $({ quiet: true, input: renderRegistryConfigMap(this.registry!.host) })`kubectl --kubeconfig ${this.kubeconfig} apply -f -`;
+    });
+    return {
+      kubeconfig: this.kubeconfig,
+      context: `kind-${this.clusterName}`,
+      nodePortHost: "127.0.0.1",
+      hostAddressForPods: await this.hostAddressForPods(),
+      registry: this.registry.host,
+      nodePort: this.nodePorts[0],
+    };
+  }
+
+  private async create(): Promise<void> {
+    const args = await this.createArgs();
+    const config = join(this.stateDir, `${this.clusterName}.config.yaml`);
+    writeFileSync(config, renderKindConfig({ nodePorts: this.nodePorts }));
+    await step(this.log, `kind create cluster ${this.clusterName} ${args.join(" ")}`, async () => {
+      await $({ env: this.env() })`${kindBinary()} create cluster --name ${this.clusterName} --kubeconfig ${this.kubeconfig} --config ${config} --wait 300s ${args}`;
+      writeFileSync(this.marker, new Date().toISOString() + "\n");
+    });
   }
 
   /**
@@ -102,32 +202,45 @@ export class KindProvider implements ClusterProvider {
    * arrives on the host. Host services for pods must listen on it (or 0.0.0.0).
    */
   async hostAddressForPods(): Promise<string> {
-    const r = await $({ quiet: true, timeout: "20s" })`docker network inspect ${this.network}`.nothrow();
+    const r = await $({ quiet: true, timeout: "20s", env: this.env() })`${this.target?.bin ?? "docker"} network inspect ${this.network}`.nothrow();
     const gw = r.exitCode === 0 ? parseDockerNetworkGateway(r.stdout) : undefined;
     if (!gw) throw new Error(`cannot tell the host address for pods: no IPv4 gateway in \`docker network inspect ${this.network}\` (exit ${r.exitCode}): ${(r.stderr || r.stdout).trim().slice(0, 300)}`);
     return gw;
   }
 
-  async loadImage(imageRef: string): Promise<void> {
+  /** Pushes a locally built image to the local registry; pods pull it as the returned reference. */
+  async loadImage(imageRef: string): Promise<string> {
     assertPinnedTag(imageRef);
-    await step(this.log, `kind load docker-image ${imageRef}`, async () => {
-      await $({ quiet: true })`kind load docker-image ${imageRef} --name ${this.clusterName}`;
+    const registry = this.registry ?? new LocalRegistry((this.target ??= await this.engine.ensure()), this.log);
+    const name = imageRef.slice(imageRef.lastIndexOf("/") + 1);
+    const pushed = `${registry.host}/${name}`;
+    await step(this.log, `docker push ${pushed}`, async () => {
+      await $({ quiet: true, env: this.env() })`${this.target!.bin} tag ${imageRef} ${pushed}`;
+      await $({ quiet: true, env: this.env() })`${this.target!.bin} push ${pushed}`;
     });
+    return pushed;
   }
 
+  /** docker build on the engine kind uses; FROM our debootstrap Debian where that engine is ours (no registry to pull a base from). */
   async buildImage(spec: ImageBuildSpec): Promise<void> {
-    await step(this.log, `docker build ${spec.tag}`, () => dockerBuild(ambientDocker, spec));
+    this.target ??= await this.engine.ensure();
+    const offline = this.engine.ours() && !spec.buildArgs?.BASE_IMAGE;
+    const s = offline ? { ...spec, buildArgs: { ...spec.buildArgs, BASE_IMAGE: await this.engine.debianBase() } } : spec;
+    await step(this.log, `docker build ${spec.tag}`, () => dockerBuild(this.target!, s, { quiet: true }));
   }
 
   async down(): Promise<void> {
-    if (!existsSync(this.marker)) {
+    this.target ??= await this.engine.current();
+    if (this.target && existsSync(this.marker)) {
+      await step(this.log, `kind delete cluster ${this.clusterName}`, async () => {
+        await $({ quiet: true, env: this.env() })`${kindBinary()} delete cluster --name ${this.clusterName} --kubeconfig ${this.kubeconfig}`;
+      });
+      rmSync(this.marker, { force: true });
+      rmSync(this.kubeconfig, { force: true });
+    } else if (this.target) {
       this.log(`not deleting kind cluster ${this.clusterName}: this provider did not create it`);
-      return;
     }
-    await step(this.log, `kind delete cluster ${this.clusterName}`, async () => {
-      await $({ quiet: true })`kind delete cluster --name ${this.clusterName} --kubeconfig ${this.kubeconfig}`;
-    });
-    rmSync(this.marker, { force: true });
-    rmSync(this.kubeconfig, { force: true });
+    if (this.target) await new LocalRegistry(this.target, this.log).down();
+    await this.engine.stop();
   }
 }

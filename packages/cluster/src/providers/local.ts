@@ -362,7 +362,7 @@ export class LocalProvider implements ClusterProvider {
    * Debian base) come from their cached archives; anything else must exist in the
    * private dockerd (built with buildImage) and is streamed `docker save | ctr import`.
    */
-  async loadImage(imageRef: string): Promise<void> {
+  async loadImage(imageRef: string): Promise<string> {
     assertPinnedTag(imageRef);
     await step(this.log, `load image ${imageRef}`, async () => {
       if (imageRef === PAUSE_IMAGE) return this.importArchive(await buildPauseImage(this.paths.images));
@@ -376,6 +376,7 @@ export class LocalProvider implements ClusterProvider {
       const env = { ...process.env, ...docker.env };
       await $({ env, quiet: true })`${docker.bin} save ${imageRef}`.pipe($({ quiet: true })`/usr/bin/ctr --address ${this.paths.containerdSock} -n k8s.io images import -`);
     });
+    return imageRef;
   }
 
   /** `docker build` on the private dockerd; the Debian base image is loaded into it first. */

@@ -100,11 +100,12 @@ export class MinikubeProvider implements ClusterProvider {
     );
   }
 
-  async loadImage(imageRef: string): Promise<void> {
+  async loadImage(imageRef: string): Promise<string> {
     assertPinnedTag(imageRef);
     await step(this.log, `minikube image load ${imageRef}`, async () => {
       await $({ quiet: true, env: this.env() })`minikube image load ${imageRef} -p ${this.profile}`;
     });
+    return imageRef;
   }
 
   async buildImage(spec: ImageBuildSpec): Promise<void> {

@@ -1,0 +1,124 @@
+/**
+ * The kind provider's pure parts: its cluster config, the registry wiring it writes into
+ * nodes and the cluster, kubeadm's image list, the engine's flags and capability check, and
+ * the runc wrapper's rewrite of an OCI spec (the real runc is not run here; the e2e starts
+ * privileged kind nodes through the wrapper).
+ */
+import { describe, expect, it } from "vitest";
+import { $ } from "zx";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import YAML from "yaml";
+import { defaultNodePort, renderKindConfig } from "../src/kind/config.ts";
+import { registryPort, renderHostsToml, renderRegistryConfigMap } from "../src/kind/registry.ts";
+import { parseKubeadmImages, tagOf } from "../src/kind/nodeimage.ts";
+import { RUNC_WRAPPER, dockerdArgs, engineLayout, inBoundingSet } from "../src/kind/engine.ts";
+
+describe("kind cluster config", () => {
+  it("publishes each NodePort on 127.0.0.1 only, and lets containerd read per-registry host files", () => {
+    const cfg = YAML.parse(renderKindConfig({ nodePorts: [30080] }));
+    expect(cfg.kind).toBe("Cluster");
+    expect(cfg.nodes).toHaveLength(1);
+    expect(cfg.nodes[0].extraPortMappings).toEqual([{ containerPort: 30080, hostPort: 30080, listenAddress: "127.0.0.1", protocol: "TCP" }]);
+    expect(cfg.containerdConfigPatches[0]).toContain('config_path = "/etc/containerd/certs.d"');
+  });
+
+  it("takes the NodePort from MLFLOW_K8S_NODE_PORT and refuses one outside the NodePort range", () => {
+    expect(defaultNodePort({})).toBe(30080);
+    expect(defaultNodePort({ MLFLOW_K8S_NODE_PORT: "31000" })).toBe(31000);
+    expect(() => defaultNodePort({ MLFLOW_K8S_NODE_PORT: "8080" })).toThrow('MLFLOW_K8S_NODE_PORT must be from 30000 to 32767 (the NodePort range), got "8080"');
+  });
+});
+
+describe("local registry wiring", () => {
+  it("maps localhost:<port> to the registry container on kind's network, over plain HTTP", () => {
+    expect(renderHostsToml("mlflow-k8s-registry")).toBe('[host."http://mlflow-k8s-registry:5000"]\n  capabilities = ["pull", "resolve"]\n');
+  });
+
+  it("advertises the registry in kube-public/local-registry-hosting (KEP-1755)", () => {
+    const cm = YAML.parse(renderRegistryConfigMap("localhost:5001"));
+    expect(cm.metadata).toEqual({ name: "local-registry-hosting", namespace: "kube-public" });
+    expect(YAML.parse(cm.data["localRegistryHosting.v1"]).host).toBe("localhost:5001");
+  });
+
+  it("takes its port from MLFLOW_K8S_REGISTRY_PORT and names a bad one", () => {
+    expect(registryPort({})).toBe(5001);
+    expect(registryPort({ MLFLOW_K8S_REGISTRY_PORT: "5555" })).toBe(5555);
+    expect(() => registryPort({ MLFLOW_K8S_REGISTRY_PORT: "http" })).toThrow('MLFLOW_K8S_REGISTRY_PORT must be a port number from 1 to 65535, got "http"');
+  });
+});
+
+describe("kubeadm's image list", () => {
+  const out = [
+    "registry.k8s.io/kube-apiserver:v1.34.4",
+    "registry.k8s.io/kube-controller-manager:v1.34.4",
+    "registry.k8s.io/kube-scheduler:v1.34.4",
+    "registry.k8s.io/kube-proxy:v1.34.4",
+    "registry.k8s.io/coredns/coredns:v1.12.1",
+    "registry.k8s.io/pause:3.10.1",
+    "registry.k8s.io/etcd:3.6.5-0",
+    "",
+  ].join("\n");
+
+  it("names each image the node must hold, tagged as kubeadm will ask for it", () => {
+    const i = parseKubeadmImages(out);
+    expect(i.apiserver).toBe("registry.k8s.io/kube-apiserver:v1.34.4");
+    expect(i.coredns).toBe("registry.k8s.io/coredns/coredns:v1.12.1");
+    expect(i.etcd).toBe("registry.k8s.io/etcd:3.6.5-0");
+    expect(tagOf(i.etcd)).toBe("3.6.5-0");
+  });
+
+  it("says which image is missing from kubeadm's output", () => {
+    expect(() => parseKubeadmImages(out.replace("registry.k8s.io/pause:3.10.1\n", ""))).toThrow("kubeadm config images list names no pause image");
+  });
+});
+
+describe("the project's Docker engine", () => {
+  it("keeps its data, socket and exec root apart from any system Docker, and adds the runc wrapper only when asked", () => {
+    const l = engineLayout("/cache");
+    const plain = dockerdArgs(l, {});
+    expect(plain).toContain("--data-root=/cache/kind-docker/data");
+    expect(plain).toContain("--host=unix:///run/mlflow-k8s-docker.sock");
+    expect(plain).toContain("--config-file=/cache/kind-docker/daemon.json");
+    expect(plain.some((a) => a.startsWith("--default-runtime"))).toBe(false);
+    expect(dockerdArgs(l, { runcWrapper: "/w" })).toEqual(expect.arrayContaining(["--add-runtime=runc-without-sys-resource=/w", "--default-runtime=runc-without-sys-resource"]));
+  });
+
+  it("reads the capability bounding set from /proc/self/status", () => {
+    // This machine's set (CAP_SYS_RESOURCE, bit 24, cleared) and a full one.
+    expect(inBoundingSet("CapBnd:\t000001fffeffffff\n", 24)).toBe(false);
+    expect(inBoundingSet("CapBnd:\t000001ffffffffff\n", 24)).toBe(true);
+    expect(inBoundingSet("CapBnd:\t000001fffeffffff\n", 21)).toBe(true);
+  });
+});
+
+describe("runc-without-sys-resource", () => {
+  const caps = ["CAP_CHOWN", "CAP_SYS_ADMIN", "CAP_SYS_RESOURCE", "CAP_NET_ADMIN"];
+  const spec = { ociVersion: "1.0.2", process: { args: ["sh"], capabilities: { bounding: caps, effective: caps, permitted: caps, inheritable: caps } } };
+  // RUNC_REAL=true: the wrapper's rewrite is what is checked; `true` stands in for runc's run.
+  const wrap = (args: string[]) => $({ quiet: true, env: { ...process.env, RUNC_REAL: "true" } })`sh ${RUNC_WRAPPER} ${args}`;
+
+  it("drops CAP_SYS_RESOURCE from every set of the bundle's config.json on create, keeping the rest", async () => {
+    const bundle = mkdtempSync(join(tmpdir(), "bundle-"));
+    writeFileSync(join(bundle, "config.json"), JSON.stringify(spec));
+    await wrap(["--root", "/run/x", "--log", "/run/create", "create", "--bundle", bundle, "--pid-file", "/tmp/p", "id1"]);
+    const out = JSON.parse(readFileSync(join(bundle, "config.json"), "utf8"));
+    for (const set of ["bounding", "effective", "permitted", "inheritable"]) expect(out.process.capabilities[set]).toEqual(["CAP_CHOWN", "CAP_SYS_ADMIN", "CAP_NET_ADMIN"]);
+    expect(out.process.args).toEqual(["sh"]);
+  });
+
+  it("drops it from the --process file on exec", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "proc-"));
+    writeFileSync(join(dir, "p.json"), JSON.stringify(spec.process));
+    await wrap(["exec", "--process", join(dir, "p.json"), "--detach", "id1"]);
+    expect(JSON.parse(readFileSync(join(dir, "p.json"), "utf8")).capabilities.bounding).toEqual(["CAP_CHOWN", "CAP_SYS_ADMIN", "CAP_NET_ADMIN"]);
+  });
+
+  it("leaves other commands' files alone", async () => {
+    const bundle = mkdtempSync(join(tmpdir(), "bundle-"));
+    writeFileSync(join(bundle, "config.json"), JSON.stringify(spec));
+    await wrap(["state", "id1"]);
+    expect(JSON.parse(readFileSync(join(bundle, "config.json"), "utf8")).process.capabilities.bounding).toEqual(caps);
+  });
+});
