@@ -18,6 +18,7 @@ import { chart, discover, install, values } from "./phases/install.ts";
 import { databaseRestart, installWithLateDatabase, security, upgradeUnderLoad } from "./phases/faults.ts";
 import { helmTest, podKill, teardown } from "./phases/lifecycle.ts";
 import { restChecks } from "./phases/rest.ts";
+import { networkPolicy } from "./phases/networkpolicy.ts";
 import { runPhases, summary, toReport, type Phase } from "./runner.ts";
 
 const log = (line: string) => process.stderr.write(`[e2e] ${line}\n`);
@@ -34,6 +35,7 @@ export const RUN_PHASES: Phase<Ctx>[] = [
   { name: "rest", does: "tracking flow and artifact upload through the NodePort; object found in the bucket", run: restChecks },
   { name: "helm-test", does: "helm test", run: helmTest },
   { name: "security", does: "restricted namespace, the password in no object or log, UID 10001", run: security },
+  { name: "network-policy", does: "NetworkPolicy on: an unlisted namespace gets no answer, a listed one does; PostgreSQL and the bucket still reached", run: networkPolicy },
   { name: "upgrade", does: "helm upgrade that rolls every pod under a steady stream of requests: 0 failures", run: upgradeUnderLoad },
   { name: "db-restart", does: "restart PostgreSQL mid-run: brief failures, recovery without a pod restart", run: databaseRestart },
   { name: "pod-kill", does: "delete the MLflow pod, wait for its replacement; data still there", run: podKill },

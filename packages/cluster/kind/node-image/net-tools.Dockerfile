@@ -1,4 +1,4 @@
-# kube-proxy and kindnetd program iptables/nftables: one binary on the Debian base with those
+# kube-proxy and kube-router program iptables/nftables: one binary on the Debian base with those
 # tools (upstream uses distroless-iptables). Built by src/kind/nodeimage.ts; the apt layer is
 # shared by both images.
 ARG BASE_IMAGE=mlflow-k8s/debian:bookworm

@@ -72,6 +72,9 @@ export function dockerdArgs(l: EngineLayout, opts: { runcWrapper?: string }): st
     // Never read /etc/docker/daemon.json: everything this engine does is in our own file.
     `--config-file=${l.config}`,
     "--storage-driver=overlay2",
+    // No default bridge (docker0): kind's nodes and the registry live on kind's own network,
+    // builds use the host's network; nothing of ours depends on a shared host interface.
+    "--bridge=none",
   ];
   if (opts.runcWrapper) args.push(`--add-runtime=runc-without-sys-resource=${opts.runcWrapper}`, "--default-runtime=runc-without-sys-resource");
   return args;

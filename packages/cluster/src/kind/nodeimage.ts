@@ -11,8 +11,9 @@
  *            the node's containerd (k8s.io namespace) and labelled pinned:
  *              kube-apiserver, kube-controller-manager, kube-scheduler, etcd, CoreDNS, pause:
  *                single-layer images of the static binaries (no Docker needed)
- *              kube-proxy, kindnetd: the binary on a Debian layer with iptables/nftables
- *   files    /kind/version, /kind/manifests/default-cni.yaml (our kindnet manifest)
+ *              kube-proxy, kube-router: the binary on a Debian layer with iptables/ipset
+ *   files    /kind/version, /kind/manifests/default-cni.yaml (kube-router's firewall as the
+ *            NetworkPolicy engine; pod networking is a static ptp CNI config in the base)
  *
  * The result is tagged mlflow-k8s/kind-node:<k8s version>-<hash of every input>, so it is
  * rebuilt only when an input changes, and kept in the engine's data root between runs.
@@ -30,9 +31,11 @@ import type { Logger } from "../log.ts";
 
 export const NODE_IMAGE_DIR = new URL("../../kind/node-image/", import.meta.url).pathname;
 export const NODE_IMAGE_REPOSITORY = "mlflow-k8s/kind-node";
-/** The kindnetd kind v0.31.0 installs, built from the same commit of kind's nested module. */
-export const KINDNETD_IMAGE = "docker.io/kindest/kindnetd:v20251212-v0.29.0-alpha-105-g20ccfc88";
-export const KINDNETD_MODULE = "sigs.k8s.io/kind/images/kindnetd/cmd/kindnetd@20ccfc88055ce538b79b1685d6a497d35311d7d1";
+/**
+ * The NetworkPolicy engine of our node image (manifests/default-cni.yaml says why it is not
+ * kindnet): kube-router's firewall, built by scripts/setup.sh from the Go module proxy.
+ */
+export const KUBE_ROUTER_IMAGE = "docker.io/mlflow-k8s/kube-router:v2.1.0";
 
 export interface NodeImageParts {
   kubernetesVersion: string;
@@ -40,7 +43,7 @@ export interface NodeImageParts {
   k8sBin: string;
   /** CoreDNS binary at the version kubeadm names. */
   coredns: string;
-  kindnetd: string;
+  kubeRouter: string;
   /** Where image archives are cached. */
   imagesDir: string;
 }
@@ -50,7 +53,7 @@ export function defaultParts(cache = cacheRoot()): Omit<NodeImageParts, "coredns
     kubernetesVersion: KUBERNETES_VERSION,
     k8sBin: join(cache, "kubernetes", KUBERNETES_VERSION, "bin"),
     corednsDir: join(cache, "coredns"),
-    kindnetd: join(cache, "go", "bin", "kindnetd"),
+    kubeRouter: join(cache, "go", "bin", "kube-router"),
     imagesDir: join(cache, "images"),
   };
 }
@@ -104,9 +107,10 @@ export async function inputsDigest(files: string[], binaries: string[], extra: s
   return h.digest("hex").slice(0, 12);
 }
 
-async function docker(target: DockerTarget, args: string[], opts: { input?: string; quiet?: boolean } = {}): Promise<string> {
-  const p = $({ env: { ...process.env, ...target.env }, quiet: opts.quiet ?? true, input: opts.input })`${target.bin} ${args}`;
-  return (await p).stdout;
+async function docker(target: DockerTarget, args: string[], opts: { input?: string } = {}): Promise<string> {
+  const r = await $({ env: { ...process.env, ...target.env }, quiet: true, input: opts.input })`${target.bin} ${args}`.nothrow();
+  if (r.exitCode !== 0) throw new Error(`docker ${args.join(" ").slice(0, 200)} exited ${r.exitCode}: ${(r.stderr || r.stdout).trim().slice(-1500)}`);
+  return r.stdout;
 }
 
 /** A single-layer image of one static binary at `at` (what FROM scratch + COPY gives). */
@@ -131,7 +135,7 @@ async function staticBinaryImage(imagesDir: string, ref: string, bin: string, at
   return out;
 }
 
-/** kube-proxy and kindnetd call iptables/nft: their binary on the Debian base plus those tools. */
+/** kube-proxy and kube-router call iptables/ipset: their binary on the Debian base plus those tools. */
 async function netToolsImage(target: DockerTarget, base: string, imagesDir: string, ref: string, bin: string, at: string): Promise<string> {
   const out = archivePath(imagesDir, ref);
   const stamp = `${out}.src`;
@@ -142,7 +146,7 @@ async function netToolsImage(target: DockerTarget, base: string, imagesDir: stri
   try {
     copyFileSync(bin, join(work, "binary"));
     copyFileSync(join(NODE_IMAGE_DIR, "net-tools.Dockerfile"), join(work, "Dockerfile"));
-    await dockerBuild(target, { context: work, tag: ref, buildArgs: { BASE_IMAGE: base, BINARY_PATH: at } }, { quiet: true });
+    await dockerBuild(target, { context: work, tag: ref, buildArgs: { BASE_IMAGE: base, BINARY_PATH: at } }, { quiet: true, networkHost: true });
     await $({ env: { ...process.env, ...target.env }, quiet: true })`${target.bin} save -o ${out} ${ref}`;
     writeFileSync(stamp, src);
   } finally {
@@ -164,7 +168,7 @@ export interface BuiltNodeImage {
 export async function ensureNodeImage(target: DockerTarget, base: string, parts: NodeImageParts, log: Logger): Promise<BuiltNodeImage> {
   const bin = (b: string) => join(parts.k8sBin, b);
   const required = ["kubeadm", "kubelet", "kubectl", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kube-proxy", "etcd"];
-  const missing = [...required.map(bin), parts.coredns, parts.kindnetd].filter((p) => !existsSync(p));
+  const missing = [...required.map(bin), parts.coredns, parts.kubeRouter].filter((p) => !existsSync(p));
   if (missing.length) throw new Error(`the kind node image needs binaries that are not built: ${missing.join(", ")} (run scripts/setup.sh)`);
   const images = parseKubeadmImages((await $({ quiet: true })`${bin("kubeadm")} config images list --kubernetes-version ${parts.kubernetesVersion}`).stdout);
   if (images.pause !== PAUSE_IMAGE) throw new Error(`kubeadm ${parts.kubernetesVersion} wants ${images.pause}, but the node's containerd config and the pause build use ${PAUSE_IMAGE}`);
@@ -176,14 +180,14 @@ export async function ensureNodeImage(target: DockerTarget, base: string, parts:
   if (`v${corednsVersion}` !== tagOf(images.coredns)) throw new Error(`kubeadm ${parts.kubernetesVersion} wants ${images.coredns}, but the CoreDNS built is ${corednsVersion}`);
 
   const files = filesUnder(NODE_IMAGE_DIR);
-  const binaries = [...required.map(bin), parts.coredns, parts.kindnetd];
-  const digest = await inputsDigest(files, binaries, [...Object.values(images), KINDNETD_IMAGE, base]);
+  const binaries = [...required.map(bin), parts.coredns, parts.kubeRouter];
+  const digest = await inputsDigest(files, binaries, [...Object.values(images), KUBE_ROUTER_IMAGE, base]);
   const ref = `${NODE_IMAGE_REPOSITORY}:${parts.kubernetesVersion}-${digest}`;
   if (await dockerHasImage(target, ref)) return { ref, cached: true };
 
   mkdirSync(parts.imagesDir, { recursive: true });
   await step(log, `build the kind node image ${ref}`, async () => {
-    const archives = await step(log, "component images (static binaries; kube-proxy and kindnetd on Debian with iptables)", async () => [
+    const archives = await step(log, "component images (static binaries; kube-proxy and kube-router on Debian with iptables)", async () => [
       await staticBinaryImage(parts.imagesDir, images.apiserver, bin("kube-apiserver"), "/usr/local/bin/kube-apiserver"),
       await staticBinaryImage(parts.imagesDir, images.controllerManager, bin("kube-controller-manager"), "/usr/local/bin/kube-controller-manager"),
       await staticBinaryImage(parts.imagesDir, images.scheduler, bin("kube-scheduler"), "/usr/local/bin/kube-scheduler"),
@@ -191,14 +195,14 @@ export async function ensureNodeImage(target: DockerTarget, base: string, parts:
       await staticBinaryImage(parts.imagesDir, images.coredns, parts.coredns, "/coredns", ["/coredns"]),
       await buildPauseImage(parts.imagesDir),
       await netToolsImage(target, base, parts.imagesDir, images.proxy, bin("kube-proxy"), "/usr/local/bin/kube-proxy"),
-      await netToolsImage(target, base, parts.imagesDir, KINDNETD_IMAGE, parts.kindnetd, "/bin/kindnetd"),
+      await netToolsImage(target, base, parts.imagesDir, KUBE_ROUTER_IMAGE, parts.kubeRouter, "/usr/local/bin/kube-router"),
     ]);
     const nodeBase = `mlflow-k8s/kind-base:${digest}`;
     await step(log, "base image (docker build packages/cluster/kind/node-image)", () =>
-      dockerBuild(target, { context: NODE_IMAGE_DIR, tag: nodeBase, buildArgs: { BASE_IMAGE: base } }, { quiet: true }),
+      dockerBuild(target, { context: NODE_IMAGE_DIR, tag: nodeBase, buildArgs: { BASE_IMAGE: base } }, { quiet: true, networkHost: true }),
     );
     const name = `mlflow-k8s-node-build-${process.pid}`;
-    await docker(target, ["run", "-d", "--name", name, "--entrypoint", "sleep", "--security-opt", "seccomp=unconfined", nodeBase, "infinity"]);
+    await docker(target, ["run", "-d", "--name", name, "--network", "none", "--entrypoint", "sleep", "--security-opt", "seccomp=unconfined", nodeBase, "infinity"]);
     try {
       for (const b of ["kubeadm", "kubelet", "kubectl"]) await docker(target, ["cp", bin(b), `${name}:/usr/bin/${b}`]);
       await docker(target, ["exec", name, "chown", "root:root", "/usr/bin/kubeadm", "/usr/bin/kubelet", "/usr/bin/kubectl"]);
@@ -213,11 +217,12 @@ export async function ensureNodeImage(target: DockerTarget, base: string, parts:
         // Pinned: containerd's CRI never garbage-collects these (there is no registry to pull them back from).
         const list = (await docker(target, ["exec", name, "ctr", "-n", "k8s.io", "images", "list", "-q"])).split("\n").filter(Boolean);
         for (const r of list) await docker(target, ["exec", name, "ctr", "-n", "k8s.io", "images", "label", r, "io.cri-containerd.pinned=pinned"]);
-        const want = [images.apiserver, images.controllerManager, images.scheduler, images.proxy, images.etcd, images.coredns, images.pause, KINDNETD_IMAGE];
+        const want = [images.apiserver, images.controllerManager, images.scheduler, images.proxy, images.etcd, images.coredns, images.pause, KUBE_ROUTER_IMAGE];
         const absent = want.filter((w) => !list.includes(w));
         if (absent.length) throw new Error(`images missing from the node's containerd after import: ${absent.join(", ")}; it has: ${list.join(", ")}`);
         await docker(target, ["exec", name, "pkill", "containerd"]);
-        await docker(target, ["exec", name, "bash", "-c", "for i in $(seq 1 50); do pgrep -x containerd >/dev/null || exit 0; sleep 0.2; done; exit 1"]);
+        // Exited (or a zombie: the build container's PID 1 is `sleep`, which reaps nothing), so its database is closed.
+        await docker(target, ["exec", name, "bash", "-c", "for i in $(seq 1 100); do ps -C containerd -o stat= | grep -qv '^Z' || exit 0; sleep 0.2; done; echo 'containerd did not exit' >&2; exit 1"]);
       });
       await docker(target, ["commit", "--change", 'ENTRYPOINT ["/usr/local/bin/entrypoint", "/sbin/init"]', name, ref]);
     } finally {

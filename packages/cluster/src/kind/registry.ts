@@ -114,14 +114,17 @@ export class LocalRegistry {
     try {
       for (const f of ["Dockerfile", "config.yml"]) copyFileSync(join(REGISTRY_DIR, f), join(work, f));
       copyFileSync(bin, join(work, "registry"));
-      await dockerBuild(this.target, { context: work, tag: REGISTRY_IMAGE, buildArgs: { BASE_IMAGE: this.base } }, { quiet: true });
+      await dockerBuild(this.target, { context: work, tag: REGISTRY_IMAGE, buildArgs: { BASE_IMAGE: this.base } }, { quiet: true, networkHost: true });
     } finally {
       rmSync(work, { recursive: true, force: true });
     }
   }
 
-  /** Starts the registry (or reuses ours); a port taken by something else is a one-line error. */
-  async up(): Promise<void> {
+  /**
+   * Starts the registry on kind's network (or reuses ours), published on 127.0.0.1; a port
+   * taken by something else is a one-line error.
+   */
+  async up(network: string): Promise<void> {
     const s = await this.state();
     if (s === "running") return;
     if (await portInUse(this.port)) {
@@ -135,13 +138,13 @@ export class LocalRegistry {
       await this.ensureImage();
       mkdirSync(this.dataDir, { recursive: true });
       await this.docker([
-        "run", "-d", "--name", REGISTRY_CONTAINER, "--label", OWNER_LABEL,
+        "run", "-d", "--name", REGISTRY_CONTAINER, "--label", OWNER_LABEL, "--network", network,
         "-p", `127.0.0.1:${this.port}:5000`, "-v", `${this.dataDir}:/var/lib/registry`, REGISTRY_IMAGE,
       ]);
     });
   }
 
-  /** Attaches the registry to a Docker network (kind's), idempotently. */
+  /** Attaches the registry to a Docker network, idempotently (a registry kept from an earlier cluster). */
   async connect(network: string): Promise<void> {
     const r = await this.docker(["network", "connect", network, REGISTRY_CONTAINER]).nothrow();
     if (r.exitCode !== 0 && !/already exists/.test(r.stderr)) throw new Error(`docker network connect ${network} ${REGISTRY_CONTAINER} failed: ${r.stderr.trim()}`);

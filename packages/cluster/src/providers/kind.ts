@@ -18,7 +18,7 @@ import type { Availability, ClusterInfo, ClusterProvider, ImageBuildSpec } from 
 import { cacheRoot } from "../local/layout.ts";
 import { assertPinnedTag } from "../local/images.ts";
 import type { DockerTarget } from "../docker.ts";
-import { dockerBuild } from "../docker.ts";
+import { dockerBuild, dockerHasImage } from "../docker.ts";
 import { stderrLogger, step } from "../log.ts";
 import type { Logger } from "../log.ts";
 import { hasFlag, kindVersionArgs, parseDockerNetworkGateway } from "../hostaddr.ts";
@@ -126,7 +126,13 @@ export class KindProvider implements ClusterProvider {
     if (hasFlag(this.userArgs, "--image")) return this.userArgs;
     const setting = this.nodeImageSetting ?? (this.engine.ours() ? "build" : "kind");
     if (setting === "kind") return [...this.userArgs, ...kindVersionArgs(this.version)];
-    if (setting !== "build") return [...this.userArgs, "--image", setting];
+    if (setting !== "build") {
+      // kind pulls a node image it does not find; where the engine is ours nothing can be pulled.
+      if (this.engine.ours() && this.target && !(await dockerHasImage(this.target, setting))) {
+        throw new Error(`MLFLOW_K8S_KIND_NODE_IMAGE=${setting} is not in the project's Docker engine and no registry is reachable to pull it: unset MLFLOW_K8S_KIND_NODE_IMAGE (or set it to "build") to build the node image here`);
+      }
+      return [...this.userArgs, "--image", setting];
+    }
     const cache = cacheRoot();
     const parts = defaultParts(cache);
     if (this.version && this.version.replace(/^v?/, "v") !== parts.kubernetesVersion) {
@@ -156,7 +162,6 @@ export class KindProvider implements ClusterProvider {
     mkdirSync(this.stateDir, { recursive: true });
     this.target = await this.engine.ensure();
     this.registry = new LocalRegistry(this.target, this.log, { base: await this.engine.debianBase() });
-    await this.registry.up();
     if (await this.exists()) {
       if (await this.healthy()) {
         this.log(`reusing kind cluster ${this.clusterName} (its NodePorts and node image are as created)`);
@@ -170,6 +175,7 @@ export class KindProvider implements ClusterProvider {
     } else {
       await this.create();
     }
+    await this.registry.up(this.network);
     await step(this.log, `wire the local registry ${this.registry.host} into the cluster`, async () => {
       await this.registry!.connect(this.network);
       const nodes = (await $({ quiet: true, env: this.env() })`${kindBinary()} get nodes --name ${this.clusterName}`).stdout.split("\n").map((n) => n.trim()).filter(Boolean);
@@ -198,7 +204,7 @@ export class KindProvider implements ClusterProvider {
 
   /**
    * The gateway of kind's Docker network: this machine's address on the bridge the node
-   * containers sit on; pod traffic to it leaves the node (masqueraded by kindnet) and
+   * containers sit on; pod traffic to it leaves the node (masqueraded by kindnet, or by the ptp CNI config of the node image built here) and
    * arrives on the host. Host services for pods must listen on it (or 0.0.0.0).
    */
   async hostAddressForPods(): Promise<string> {
@@ -226,7 +232,7 @@ export class KindProvider implements ClusterProvider {
     this.target ??= await this.engine.ensure();
     const offline = this.engine.ours() && !spec.buildArgs?.BASE_IMAGE;
     const s = offline ? { ...spec, buildArgs: { ...spec.buildArgs, BASE_IMAGE: await this.engine.debianBase() } } : spec;
-    await step(this.log, `docker build ${spec.tag}`, () => dockerBuild(this.target!, s, { quiet: true }));
+    await step(this.log, `docker build ${spec.tag}`, () => dockerBuild(this.target!, s, { quiet: true, networkHost: this.engine.ours() }));
   }
 
   async down(): Promise<void> {
@@ -237,7 +243,7 @@ export class KindProvider implements ClusterProvider {
       });
       rmSync(this.marker, { force: true });
       rmSync(this.kubeconfig, { force: true });
-    } else if (this.target) {
+    } else if (this.target && (await this.exists())) {
       this.log(`not deleting kind cluster ${this.clusterName}: this provider did not create it`);
     }
     if (this.target) await new LocalRegistry(this.target, this.log).down();
