@@ -18,22 +18,45 @@ import { chartArgs, helmValuesArgs } from "./install.ts";
 
 /** What a probe pod prints as its last line: JSON. */
 interface ProbeResult {
+  /** HTTP status of the last /health attempt, if any answered. */
   health?: number;
+  /** The last error, if the last attempt got no answer. */
   error?: string;
+  attempts: number;
+  /** Attempts that got an HTTP answer. */
+  answered: number;
+  seconds: number;
   flow?: { experimentId: string; runId: string; artifactBytes: number };
 }
 
-/** The probe: GET /health with a short timeout; with `flow`, a write + artifact round trip. */
-export function probeScript(base: string, flow: boolean): string {
+/**
+ * The probe: GET /health every second (a policy engine applies a new pod's or policy's rules
+ * within seconds, not at once) until `until` holds or `seconds` pass:
+ *   "answer"     stop at the first 200 (then, with `flow`, a write + artifact round trip);
+ *   "no-answer"  stop at the first attempt that gets no answer;
+ *   "never"      keep trying for the whole window (every attempt must fail).
+ */
+export function probeScript(base: string, until: "answer" | "no-answer" | "never", seconds: number, flow = false): string {
   return `
 import json, sys, time, urllib.request, urllib.error
-base = ${JSON.stringify(base)}
-out = {}
-try:
-    out["health"] = urllib.request.urlopen(base + "/health", timeout=8).status
-except Exception as e:
-    out["error"] = type(e).__name__ + ": " + str(e)
-if ${flow ? "True" : "False"} and "health" in out:
+base, until, window = ${JSON.stringify(base)}, ${JSON.stringify(until)}, ${seconds}
+out = {"attempts": 0, "answered": 0}
+start = time.time()
+while True:
+    out["attempts"] += 1
+    try:
+        out["health"] = urllib.request.urlopen(base + "/health", timeout=3).status
+        out["answered"] += 1
+        out.pop("error", None)
+    except Exception as e:
+        out.pop("health", None)
+        out["error"] = type(e).__name__ + ": " + str(e)
+    if until == "answer" and out.get("health") == 200: break
+    if until == "no-answer" and "error" in out: break
+    if time.time() - start > window: break
+    time.sleep(1)
+out["seconds"] = round(time.time() - start, 1)
+if ${flow ? "True" : "False"} and out.get("health") == 200:
     def call(path, body):
         req = urllib.request.Request(base + "/api/2.0/mlflow/" + path, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
         return json.load(urllib.request.urlopen(req, timeout=20))
@@ -113,19 +136,22 @@ export async function networkPolicy(ctx: Ctx): Promise<void> {
   const timeoutMs = ctx.opts.timeoutSeconds * 1000;
   try {
     // Before the policy: the denied namespace does reach the server (so a refusal later is the policy's doing).
-    const open = await runProbe(kube, denied, "probe-before", image, probeScript(base, false), timeoutMs);
+    const open = await runProbe(kube, denied, "probe-before", image, probeScript(base, "answer", 30), timeoutMs);
     assert.equal(open.health, 200, `without a NetworkPolicy a pod in ${denied} should reach ${base}/health, got ${JSON.stringify(open)}`);
     ctx.log(`  without a policy: ${denied} -> /health ${open.health}`);
 
     await setNetworkPolicy(ctx, true, allowed);
     ctx.log(`  networkPolicy.enabled=true, ingressNamespaces={${allowed}}`);
-    const refused = await runProbe(kube, denied, "probe-denied", image, probeScript(base, false), timeoutMs);
-    ctx.log(`  ${denied} (not listed) -> ${refused.health ? `/health ${refused.health}` : `no answer (${refused.error})`}`);
-    assert.equal(refused.health, undefined, `a pod in ${denied}, which the policy does not list, reached MLflow: the NetworkPolicy is not enforced`);
-    const ok = await runProbe(kube, allowed, "probe-allowed", image, probeScript(base, true), timeoutMs);
-    ctx.log(`  ${allowed} (listed) -> /health ${ok.health}; run ${ok.flow?.runId} written, ${ok.flow?.artifactBytes} artifact bytes through the server to the bucket and back`);
-    assert.equal(ok.health, 200, `a pod in ${allowed}, which the policy lists, got ${JSON.stringify(ok)}`);
+    const enforced = await runProbe(kube, denied, "probe-enforced", image, probeScript(base, "no-answer", 60), timeoutMs);
+    assert.ok(enforced.error, `a pod in ${denied}, which the policy does not list, still reached MLflow after 60 s: the NetworkPolicy is not enforced (${JSON.stringify(enforced)})`);
+    ctx.log(`  ${denied} (not listed): no answer after ${enforced.seconds} s (${enforced.error})`);
+    const ok = await runProbe(kube, allowed, "probe-allowed", image, probeScript(base, "answer", 60, true), timeoutMs);
+    assert.equal(ok.health, 200, `a pod in ${allowed}, which the policy lists, got no 200 in 60 s: ${JSON.stringify(ok)}`);
     assert.ok(ok.flow && ok.flow.artifactBytes > 0, `the tracking flow under the policy failed: ${JSON.stringify(ok)}`);
+    ctx.log(`  ${allowed} (listed): /health 200 after ${ok.seconds} s; run ${ok.flow.runId} written, ${ok.flow.artifactBytes} artifact bytes through the server to the bucket and back`);
+    const never = await runProbe(kube, denied, "probe-denied", image, probeScript(base, "never", 15), timeoutMs);
+    assert.equal(never.answered, 0, `a pod in ${denied} got ${never.answered} answers in ${never.attempts} attempts under the policy`);
+    ctx.log(`  ${denied} (not listed): ${never.attempts} attempts over ${never.seconds} s, none answered`);
   } finally {
     await setNetworkPolicy(ctx, false, allowed);
     for (const n of [allowed, denied]) await kube.core.deleteNamespace({ name: n }).catch(() => undefined);
