@@ -18,9 +18,10 @@ if [ "$(id -u)" = 0 ] && [ "$(uname -s)" = Linux ]; then
   step "local cluster: Debian packages (containerd, runc, CNI plugins, iptables, docker.io, debootstrap)" bash packages/cluster/local/install-host-deps.sh
   step "local cluster: Kubernetes binaries from the Go module proxy (cached; ~10 min cold)" bash packages/cluster/local/build-kubernetes.sh
   step "local cluster: CoreDNS from the Go module proxy (cached; ~4 min cold)" bash packages/cluster/local/build-coredns.sh
-  # The kind node image built here (no registry for kindest/node): kubeadm's CoreDNS and kind's kindnetd.
+  # The kind node image built here (no registry for kindest/node): kubeadm's CoreDNS, and
+  # kube-router's firewall as its NetworkPolicy engine (packages/cluster/kind/node-image/manifests/default-cni.yaml says why).
   step "kind node image: CoreDNS v1.12.1, the version kubeadm 1.34 names (cached)" env COREDNS_VERSION=v1.12.1 bash packages/cluster/local/build-coredns.sh
-  step "kind node image: kindnetd at kind v0.31.0's commit (cached)" env CGO_ENABLED=0 bash scripts/install-go-tool.sh kindnetd sigs.k8s.io/kind/images/kindnetd/cmd/kindnetd@20ccfc88055ce538b79b1685d6a497d35311d7d1
+  step "kind node image: kube-router v2.1.0 (NetworkPolicy; cached)" env CGO_ENABLED=0 bash scripts/install-go-tool.sh kube-router github.com/cloudnativelabs/kube-router/v2/cmd/kube-router@v2.1.0
 else
   echo "[setup] not root on Linux: skipping the local cluster's setup (the e2e tier will say it cannot run)" >&2
 fi
