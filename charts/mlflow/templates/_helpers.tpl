@@ -43,6 +43,41 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end }}
 {{- end }}
 
+{{/*
+The pod shape every pod of the chart shares (server, migration Job, `helm test`):
+change it here and it lands in all three.
+Pod level: no API token (nothing here talks to the API server), the image pull
+Secrets, the pod securityContext.
+*/}}
+{{- define "mlflow.podCommon" -}}
+automountServiceAccountToken: false
+{{- with .Values.image.pullSecrets }}
+imagePullSecrets:
+  {{- range . }}
+  - name: {{ . }}
+  {{- end }}
+{{- end }}
+securityContext:
+  {{- toYaml .Values.podSecurityContext | nindent 2 }}
+{{- end }}
+
+{{/* Container level: the restricted securityContext of every container the chart runs. */}}
+{{- define "mlflow.containerSecurityContext" -}}
+securityContext:
+  {{- toYaml .Values.securityContext | nindent 2 }}
+{{- end }}
+
+{{/* The writable /tmp every container needs under a read-only root filesystem. */}}
+{{- define "mlflow.tmpVolumeMount" -}}
+- name: tmp
+  mountPath: /tmp
+{{- end }}
+
+{{- define "mlflow.tmpVolume" -}}
+- name: tmp
+  emptyDir: {}
+{{- end }}
+
 {{- define "mlflow.image" -}}
 {{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
 {{- end }}

@@ -15,9 +15,24 @@ type Container = {
   readinessProbe?: { httpGet: { path: string } };
   livenessProbe?: { httpGet: { path: string } };
 };
-type PodSpec = { containers: Container[]; securityContext: Record<string, unknown>; volumes?: { name: string; secret?: { secretName: string } }[]; serviceAccountName?: string };
+type PodSpec = {
+  containers: Container[];
+  initContainers?: (Container & { restartPolicy?: string })[];
+  securityContext: Record<string, unknown>;
+  volumes?: { name: string; secret?: { secretName: string }; emptyDir?: Record<string, unknown> }[];
+  serviceAccountName?: string;
+  imagePullSecrets?: { name: string }[];
+  automountServiceAccountToken?: boolean;
+};
 
 const podSpec = (m: Manifest): PodSpec => (m.spec as { template: { spec: PodSpec } }).template.spec;
+/** Every pod the chart runs, as [Kind/name, spec]: workload templates and bare Pods alike. */
+const allPods = (manifests: Manifest[]): [string, PodSpec][] =>
+  manifests.flatMap((m): [string, PodSpec][] => {
+    if (m.kind === "Pod") return [[`Pod/${m.metadata.name}`, m.spec as PodSpec]];
+    if (m.kind === "Deployment" || m.kind === "Job") return [[`${m.kind}/${m.metadata.name}`, podSpec(m)]];
+    return [];
+  });
 const server = (manifests: Manifest[]) => podSpec(find(manifests, "Deployment")).containers[0] as Container;
 const envOf = (c: Container) => Object.fromEntries((c.env ?? []).map((e) => [e.name, e.value ?? e.valueFrom]));
 const with_ = (extra: Record<string, unknown>) => merge(structuredClone(BASE_VALUES) as Record<string, unknown>, extra);
@@ -188,6 +203,29 @@ describe("pod hardening and probes", () => {
     const script = ((test.spec as { containers: Container[] }).containers[0]?.args ?? []).join("\n");
     expect(script).toContain("http://demo-mlflow.ml.svc:5000");
     expect(script).toContain("/api/2.0/mlflow/experiments/search");
+  });
+});
+
+describe("one pod shape: the server, the migration Job and the helm test pod", () => {
+  const values = with_({ image: { pullSecrets: ["regcred"] }, podSecurityContext: { runAsNonRoot: true, runAsUser: 4242, seccompProfile: { type: "RuntimeDefault" } } });
+  const pods = allPods(rendered(values));
+
+  it("renders all three", () => {
+    expect(pods.map(([name]) => name).sort()).toEqual(["Deployment/demo-mlflow", "Job/demo-mlflow-migrate", "Pod/demo-mlflow-test"]);
+  });
+
+  it.each(pods)("%s: the pod securityContext, pull Secrets and no API token", (_name, spec) => {
+    expect(spec.securityContext).toMatchObject(values.podSecurityContext as object);
+    expect(spec.imagePullSecrets).toEqual([{ name: "regcred" }]);
+    expect(spec.automountServiceAccountToken).toBe(false);
+  });
+
+  it.each(pods)("%s: every container is restricted and has a writable /tmp", (_name, spec) => {
+    expect(spec.volumes).toEqual(expect.arrayContaining([{ name: "tmp", emptyDir: {} }]));
+    for (const c of [...(spec.initContainers ?? []), ...spec.containers]) {
+      expect(c.securityContext, c.name).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } });
+    }
+    for (const c of spec.containers) expect(c.volumeMounts, c.name).toEqual(expect.arrayContaining([{ name: "tmp", mountPath: "/tmp" }]));
   });
 });
 
