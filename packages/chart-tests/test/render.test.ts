@@ -207,7 +207,11 @@ describe("pod hardening and probes", () => {
 });
 
 describe("one pod shape: the server, the migration Job and the helm test pod", () => {
-  const values = with_({ image: { pullSecrets: ["regcred"] }, podSecurityContext: { runAsNonRoot: true, runAsUser: 4242, seccompProfile: { type: "RuntimeDefault" } } });
+  const values = with_({
+    image: { pullSecrets: ["regcred"] },
+    podSecurityContext: { runAsNonRoot: true, runAsUser: 4242, seccompProfile: { type: "RuntimeDefault" } },
+    cloudSqlProxy: { enabled: true, instanceConnectionName: "my-proj:europe-west1:mlflow" },
+  });
   const pods = allPods(rendered(values));
 
   it("renders all three", () => {
@@ -226,6 +230,86 @@ describe("one pod shape: the server, the migration Job and the helm test pod", (
       expect(c.securityContext, c.name).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } });
     }
     for (const c of spec.containers) expect(c.volumeMounts, c.name).toEqual(expect.arrayContaining([{ name: "tmp", mountPath: "/tmp" }]));
+  });
+});
+
+describe("Cloud SQL Auth Proxy", () => {
+  const INSTANCE = "my-proj:europe-west1:mlflow-pg";
+  const proxyOf = (spec: PodSpec) => (spec.initContainers ?? []).find((c) => c.name === "cloud-sql-proxy");
+  const iam = with_({
+    database: { existingSecret: "", auth: "iam", user: "mlflow@my-proj.iam", host: "" },
+    cloudSqlProxy: { enabled: true, instanceConnectionName: INSTANCE, extraArgs: ["--private-ip"] },
+  });
+
+  it("off by default: no init containers, the database host as given", () => {
+    const manifests = rendered(BASE_VALUES as never);
+    for (const [name, spec] of allPods(manifests)) expect(spec.initContainers, name).toBeUndefined();
+    expect(envOf(server(manifests)).DB_HOST).toBe("10.20.0.3");
+  });
+
+  it("on: a native sidecar (restartPolicy Always) in the server pods and the migration Job, not in the test pod", () => {
+    const manifests = rendered(with_({ database: { host: "" }, cloudSqlProxy: { enabled: true, instanceConnectionName: INSTANCE } }));
+    for (const kind of ["Deployment", "Job"]) {
+      const spec = podSpec(find(manifests, kind));
+      const proxy = proxyOf(spec);
+      expect(proxy, kind).toMatchObject({ restartPolicy: "Always", image: "gcr.io/cloud-sql-connectors/cloud-sql-proxy:2.21.3" });
+      expect(proxy?.args?.at(-1)).toBe(INSTANCE);
+      expect(proxy?.args).toEqual(expect.arrayContaining(["--port=5432", "--health-check", "--http-address=0.0.0.0", "--http-port=9801"]));
+      expect(proxy?.args).not.toContain("--auto-iam-authn");
+      expect(envOf(spec.containers[0] as Container), kind).toMatchObject({ DB_HOST: "127.0.0.1", DB_PORT: "5432" });
+    }
+    expect(proxyOf(find(manifests, "Pod", "-test").spec as PodSpec)).toBeUndefined();
+  });
+
+  it("an explicit database.host and port are kept; the proxy listens on that port", () => {
+    const manifests = rendered(with_({ database: { host: "localhost", port: 6432 }, cloudSqlProxy: { enabled: true, instanceConnectionName: INSTANCE } }));
+    expect(envOf(server(manifests))).toMatchObject({ DB_HOST: "localhost", DB_PORT: "6432" });
+    expect(proxyOf(podSpec(find(manifests, "Deployment")))?.args).toContain("--port=6432");
+  });
+
+  it("IAM database auth: --auto-iam-authn, no password env, no Secret, no checksum", () => {
+    const manifests = rendered(iam);
+    for (const kind of ["Deployment", "Job"]) {
+      const spec = podSpec(find(manifests, kind));
+      expect(proxyOf(spec)?.args).toEqual(expect.arrayContaining(["--auto-iam-authn", "--private-ip"]));
+      const env = envOf(spec.containers[0] as Container);
+      expect(env, kind).toMatchObject({ DB_AUTH: "iam", DB_USER: "mlflow@my-proj.iam" });
+      expect(env, kind).not.toHaveProperty("DB_PASSWORD");
+    }
+    expect(manifests.filter((m) => m.kind === "Secret")).toEqual([]);
+    expect((find(manifests, "Deployment").spec as { template: { metadata: { annotations?: object } } }).template.metadata.annotations ?? {}).not.toHaveProperty("checksum/db-secret");
+  });
+
+  it("image digests pin the server and the proxy images", () => {
+    const d1 = `sha256:${"a".repeat(64)}`;
+    const d2 = `sha256:${"b".repeat(64)}`;
+    const manifests = rendered(with_({ image: { digest: d1 }, cloudSqlProxy: { enabled: true, instanceConnectionName: INSTANCE, image: { digest: d2 } } }));
+    const spec = podSpec(find(manifests, "Deployment"));
+    expect(spec.containers[0]?.image).toMatch(/^ghcr\.io\/mlflow-k8s\/mlflow:3\.\d+\.\d+@sha256:a{64}$/);
+    expect(proxyOf(spec)?.image).toBe(`gcr.io/cloud-sql-connectors/cloud-sql-proxy:2.21.3@${d2}`);
+  });
+});
+
+describe("the migration Job's ServiceAccount", () => {
+  it("a chart-created ServiceAccount does not exist at pre-install: the Job runs as a hook copy with the same Workload Identity annotation", () => {
+    const manifests = rendered(with_({ gcs: { gcpServiceAccount: "ml@my-proj.iam.gserviceaccount.com" } }));
+    const job = find(manifests, "Job", "-migrate");
+    expect(podSpec(job).serviceAccountName).toBe("demo-mlflow-migrate");
+    const copy = find(manifests, "ServiceAccount", "-migrate");
+    expect(copy.metadata.annotations).toEqual({
+      "helm.sh/hook": "pre-install,pre-upgrade",
+      "helm.sh/hook-weight": "-10",
+      "helm.sh/hook-delete-policy": "before-hook-creation,hook-succeeded",
+      "iam.gke.io/gcp-service-account": "ml@my-proj.iam.gserviceaccount.com",
+    });
+    expect(Number(copy.metadata.annotations?.["helm.sh/hook-weight"])).toBeLessThan(Number(job.metadata.annotations?.["helm.sh/hook-weight"]));
+  });
+
+  it("a ServiceAccount the user brings already exists: the Job runs as it, and no copy is made", () => {
+    const manifests = rendered(with_({ serviceAccount: { create: false, name: "mlflow-wi" } }));
+    expect(podSpec(find(manifests, "Job", "-migrate")).serviceAccountName).toBe("mlflow-wi");
+    expect(podSpec(find(manifests, "Deployment")).serviceAccountName).toBe("mlflow-wi");
+    expect(manifests.filter((m) => m.kind === "ServiceAccount")).toEqual([]);
   });
 });
 

@@ -8,7 +8,7 @@
  * every object is strict, so unknown keys are rejected by both zod and Helm.
  */
 import { z } from "zod";
-import { gsUri, host, k8sName, nodePort, port, quantity, secretKey } from "./validators.ts";
+import { digest, gsUri, host, instanceConnectionName, k8sName, nodePort, port, quantity, secretKey } from "./validators.ts";
 
 /** Objects with defaults for every field: `prefault({})` runs the inner defaults. */
 const section = <T extends z.ZodRawShape>(description: string, shape: T) =>
@@ -39,6 +39,7 @@ export const SSL_MODES = ["disable", "allow", "prefer", "require", "verify-ca", 
 export const SERVICE_TYPES = ["NodePort", "ClusterIP", "LoadBalancer"] as const;
 export const GCS_AUTH_MODES = ["workloadIdentity", "keyFile", "none"] as const;
 export const PULL_POLICIES = ["IfNotPresent", "Always", "Never"] as const;
+export const DB_AUTH_MODES = ["password", "iam"] as const;
 
 export const chartValuesSchema = z
   .object({
@@ -48,6 +49,7 @@ export const chartValuesSchema = z
     image: section("The MLflow server image (built from images/mlflow in this repository)", {
       repository: z.string().min(1).default("ghcr.io/mlflow-k8s/mlflow").describe("Image repository"),
       tag: z.string().default("").describe("Image tag; empty means the chart's appVersion (the pinned MLflow version)"),
+      digest: digest().default("").describe("Image digest (sha256:...); when set the image is pulled by digest, the tag stays for readers"),
       pullPolicy: z.enum(PULL_POLICIES).default("IfNotPresent").describe("When the kubelet pulls the image"),
       pullSecrets: z.array(k8sName()).default([]).describe("Names of docker-registry Secrets used to pull the image"),
     }),
@@ -80,11 +82,20 @@ export const chartValuesSchema = z
     }),
 
     database: section("PostgreSQL backend store (e.g. Cloud SQL). The password only ever comes from a Secret", {
-      host: z.union([z.literal(""), host()]).default("").describe("Database host name or IP (required), e.g. 10.20.0.3 or 127.0.0.1 with the Cloud SQL Auth Proxy"),
+      host: z
+        .union([z.literal(""), host()])
+        .default("")
+        .describe("Database host name or IP, e.g. 10.20.0.3 (required, except with cloudSqlProxy.enabled, where empty means 127.0.0.1: the proxy in the same pod)"),
       port: port().default(5432).describe("Database port"),
       name: z.string().min(1).max(63).default("mlflow").describe("Database name"),
       user: z.string().min(1).max(63).default("mlflow").describe("Database user"),
-      sslmode: z.enum(SSL_MODES).default("prefer").describe("libpq sslmode"),
+      sslmode: z.enum(SSL_MODES).default("prefer").describe("libpq sslmode (with the Cloud SQL Auth Proxy the proxy encrypts; disable is fine on its loopback hop)"),
+      auth: z
+        .enum(DB_AUTH_MODES)
+        .default("password")
+        .describe(
+          "password: the password comes from a Secret; iam: Cloud SQL IAM database authentication, no password anywhere (needs cloudSqlProxy.enabled, which then runs with --auto-iam-authn; database.user is the IAM user, e.g. mlflow@my-project.iam)",
+        ),
       password: z
         .string()
         .default("")
@@ -135,6 +146,28 @@ export const chartValuesSchema = z
         .regex(/^$|^https?:\/\/[^\s/]+\/?$/, { error: "must be an http(s) URL with no path, e.g. http://10.0.0.5:4443" })
         .default("")
         .describe("STORAGE_EMULATOR_HOST for a GCS emulator (tests only), e.g. http://10.0.0.5:4443"),
+    }),
+
+    cloudSqlProxy: section("The Cloud SQL Auth Proxy as a native sidecar (an init container with restartPolicy Always) of the server pods and the migration Job", {
+      enabled: z.boolean().default(false).describe("Run the proxy; the server then connects to it on 127.0.0.1:database.port"),
+      instanceConnectionName: z
+        .union([z.literal(""), instanceConnectionName()])
+        .default("")
+        .describe("The instance to connect to, <project>:<region>:<instance> (required when enabled)"),
+      image: section("The proxy image", {
+        repository: z.string().min(1).default("gcr.io/cloud-sql-connectors/cloud-sql-proxy").describe("Image repository"),
+        tag: z.string().min(1).default("2.21.3").describe("Image tag"),
+        digest: digest().default("").describe("Image digest (sha256:...); when set the image is pulled by digest"),
+      }),
+      httpPort: port().default(9801).describe("Port of the proxy's health endpoints (--http-port); its startup probe holds the server back until the proxy is ready"),
+      extraArgs: z
+        .array(z.string().min(1))
+        .default([])
+        .describe("Extra proxy flags, e.g. --private-ip or --psc (--auto-iam-authn is added by database.auth iam)"),
+      resources: section("Container resources of the proxy", {
+        requests: resourceList.default({ cpu: "50m", memory: "64Mi" }).describe("Requests"),
+        limits: resourceList.default({ memory: "256Mi" }).describe("Limits"),
+      }),
     }),
 
     serviceAccount: section("The pod's Kubernetes ServiceAccount", {

@@ -9,7 +9,7 @@
 import { z } from "zod";
 import YAML from "yaml";
 import { chartValuesSchema, GCS_AUTH_MODES, PULL_POLICIES, SERVICE_TYPES, SSL_MODES, type ChartValues, type ChartValuesInput } from "./chart-values.ts";
-import { problemsFromZod, ValuesError, type Problem } from "./errors.ts";
+import { problemsFromZod, REDACTED, show, ValuesError, type Problem } from "./errors.ts";
 import { gsUri, host, k8sName, nodePort, port, quantity } from "./validators.ts";
 
 export interface InputField {
@@ -234,13 +234,28 @@ export function validateChartValues(values: unknown): ChartValues {
   }
   const v = result.data;
   const problems: Problem[] = [];
-  if (!v.database.host) problems.push({ field: "database.host", message: "is required: the PostgreSQL host name or IP" });
-  if (!v.artifacts.destination) problems.push({ field: "artifacts.destination", message: "is required: a GCS URI such as gs://my-bucket/mlflow" });
-  if (!v.database.existingSecret && !v.database.password) {
-    problems.push({ field: "database.existingSecret", message: "is required when database.password is empty: name the Secret holding the password" });
+  if (!v.database.host && !v.cloudSqlProxy.enabled) {
+    problems.push({ field: "database.host", message: "is required: the PostgreSQL host name or IP (or enable cloudSqlProxy, which serves it on 127.0.0.1)" });
   }
-  if (!v.database.existingSecret && v.database.password && !v.database.password.trim()) {
-    problems.push({ field: "database.password", got: "<redacted: only whitespace>", message: "is only whitespace: give the real password" });
+  if (!v.artifacts.destination) problems.push({ field: "artifacts.destination", message: "is required: a GCS URI such as gs://my-bucket/mlflow" });
+  if (v.cloudSqlProxy.enabled && !v.cloudSqlProxy.instanceConnectionName) {
+    problems.push({ field: "cloudSqlProxy.instanceConnectionName", message: "is required when cloudSqlProxy.enabled is true: <project>:<region>:<instance>" });
+  }
+  if (v.database.auth === "iam") {
+    if (v.database.password) problems.push({ field: "database.password", got: REDACTED, message: "must be empty with database.auth iam: IAM database authentication uses no password" });
+    if (v.database.existingSecret) {
+      problems.push({ field: "database.existingSecret", got: show(v.database.existingSecret), message: "must be empty with database.auth iam: IAM database authentication uses no password" });
+    }
+    if (!v.cloudSqlProxy.enabled) {
+      problems.push({ field: "database.auth", got: show("iam"), message: "needs cloudSqlProxy.enabled: IAM database login goes through the Cloud SQL Auth Proxy (--auto-iam-authn)" });
+    }
+  } else {
+    if (!v.database.existingSecret && !v.database.password) {
+      problems.push({ field: "database.existingSecret", message: "is required when database.password is empty: name the Secret holding the password (or use database.auth iam)" });
+    }
+    if (!v.database.existingSecret && v.database.password && !v.database.password.trim()) {
+      problems.push({ field: "database.password", got: "<redacted: only whitespace>", message: "is only whitespace: give the real password" });
+    }
   }
   if (v.gcs.auth === "keyFile" && !v.gcs.keyFileSecret) problems.push({ field: "gcs.keyFileSecret", message: "is required with gcs.auth keyFile" });
   if (v.auth.enabled && !v.auth.existingSecret) problems.push({ field: "auth.existingSecret", message: "is required when auth.enabled is true: name the Secret with the admin username, password and CSRF key" });
