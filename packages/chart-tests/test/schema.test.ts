@@ -65,6 +65,8 @@ describe("values.schema.json enforced by helm", () => {
       { gcsUri: "gs://abc/x", dbHost: "::1", nodePort: 32767, gcsEmulatorHost: "http://127.0.0.1:4443", replicas: 3, memoryLimit: "2Gi", allowedHosts: ["mlflow.corp"] },
       { gcsUri: "gs://abc/x", dbHost: "db", serviceType: "LoadBalancer", gcsAuth: "keyFile", gcsKeySecret: "gcs-key", imageRepository: "reg/mlflow", imageTag: "t1" },
       { gcsUri: "gs://abc/x", dbHost: "db", gcsAuth: "workloadIdentity", gcpServiceAccount: "ml@proj-1.iam.gserviceaccount.com" },
+      { gcsUri: "gs://abc/x", cloudSqlInstance: "proj-1:europe-west1:pg", dbAuth: "iam", dbUser: "ml@proj-1.iam", cloudSqlPrivateIp: true, imageDigest: `sha256:${"0".repeat(64)}` },
+      { gcsUri: "gs://abc/x", cloudSqlInstance: "proj-1:europe-west1:pg", passwordFrom: "secret:pg" },
     ];
     for (const input of inputs) {
       const { values } = buildChartValues(parseGeneratorInput(input));
