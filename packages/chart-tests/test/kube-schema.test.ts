@@ -9,6 +9,15 @@ const MATRIX: [string, Record<string, unknown>][] = [
   ["ClusterIP + Ingress with TLS", { service: { type: "ClusterIP" }, ingress: { enabled: true, host: "ml.example.com", tls: { enabled: true, secretName: "tls" } } }],
   ["key file + emulator", { gcs: { auth: "keyFile", keyFileSecret: "key", emulatorHost: "http://10.0.0.1:4443" } }],
   ["Workload Identity, LoadBalancer, 3 replicas (PDB), NetworkPolicy", { gcs: { gcpServiceAccount: "ml@p-1.iam.gserviceaccount.com" }, service: { type: "LoadBalancer" }, replicaCount: 3, networkPolicy: { enabled: true, ingressCidrs: ["10.0.0.0/8"] } }],
+  [
+    "Cloud SQL Auth Proxy with IAM auth, digests, NetworkPolicy",
+    {
+      database: { auth: "iam", user: "ml@p-1.iam", host: "" },
+      image: { digest: `sha256:${"c".repeat(64)}` },
+      cloudSqlProxy: { enabled: true, instanceConnectionName: "p-1:europe-west1:pg", extraArgs: ["--private-ip"], image: { digest: `sha256:${"d".repeat(64)}` } },
+      networkPolicy: { enabled: true },
+    },
+  ],
 ];
 
 describe("rendered manifests against the Kubernetes API schemas (kubernetes-models)", () => {

@@ -346,6 +346,38 @@ describe("availability and isolation", () => {
     expect(np.egress[1]?.to).toEqual([{ ipBlock: { cidr: "10.20.0.3/32" } }]);
   });
 
+  type Egress = { ports: { port: number }[]; to?: { ipBlock: { cidr: string } }[] };
+  const egressOf = (values: Record<string, unknown>) => (find(rendered(values), "NetworkPolicy").spec as { egress: Egress[] }).egress;
+  const METADATA = [
+    { to: [{ ipBlock: { cidr: "169.254.169.254/32" } }], ports: [{ port: 80, protocol: "TCP" }] },
+    { to: [{ ipBlock: { cidr: "169.254.169.252/32" } }], ports: [{ port: 988, protocol: "TCP" }] },
+  ];
+
+  it("NetworkPolicy with Workload Identity: egress to the GKE metadata server (80, and 988 for Dataplane V2), where the tokens come from", () => {
+    expect(egressOf(with_({ networkPolicy: { enabled: true }, gcs: { auth: "workloadIdentity" } }))).toEqual(expect.arrayContaining(METADATA));
+  });
+
+  it("NetworkPolicy with a key file or no credentials: no metadata-server egress", () => {
+    for (const gcs of [{ auth: "keyFile", keyFileSecret: "k" }, { auth: "none" }]) {
+      const cidrs = egressOf(with_({ networkPolicy: { enabled: true }, gcs })).flatMap((e) => (e.to ?? []).map((t) => t.ipBlock.cidr));
+      expect(cidrs.filter((c) => c.startsWith("169.254."))).toEqual([]);
+    }
+  });
+
+  it("NetworkPolicy with the Cloud SQL Auth Proxy: 3307 to the instance's range, 443 for its API, the metadata server; no direct database rule", () => {
+    const egress = egressOf(
+      with_({
+        database: { host: "" },
+        networkPolicy: { enabled: true, allowGcsEgress: false, databaseCidr: "10.30.0.0/24" },
+        gcs: { auth: "keyFile", keyFileSecret: "k" },
+        cloudSqlProxy: { enabled: true, instanceConnectionName: "p-1:europe-west1:pg" },
+      }),
+    );
+    expect(egress.map((e) => e.ports.map((p) => p.port))).toEqual([[53, 53], [3307], [443], [80], [988]]);
+    expect(egress[1]?.to).toEqual([{ ipBlock: { cidr: "10.30.0.0/24" } }]);
+    expect(egress).toEqual(expect.arrayContaining(METADATA));
+  });
+
   it("no NetworkPolicy unless enabled", () => {
     expect(rendered(BASE_VALUES as never).some((m) => m.kind === "NetworkPolicy")).toBe(false);
   });

@@ -230,7 +230,7 @@ export const chartValuesSchema = z
       maxUnavailable: z.int().min(1).max(49).default(1).describe("Pods a voluntary disruption (node drain) may take down at once"),
     }),
 
-    networkPolicy: section("An optional NetworkPolicy for the server pods", {
+    networkPolicy: section("An optional NetworkPolicy for the server pods. With gcs.auth workloadIdentity or cloudSqlProxy it also allows the GKE metadata server (169.254.169.254:80, and 169.254.169.252:988 on Dataplane V2)", {
       enabled: z.boolean().default(false).describe("Render the NetworkPolicy"),
       ingressNamespaces: z
         .array(k8sName())
@@ -244,8 +244,13 @@ export const chartValuesSchema = z
         .string()
         .regex(/^$|^[0-9a-fA-F.:]+\/[0-9]{1,3}$/, { error: "must be a CIDR such as 10.20.0.0/24" })
         .default("")
-        .describe("Where the database is, for egress; empty: database.host as a /32 when it is an IPv4 address, else any address on database.port"),
-      allowGcsEgress: z.boolean().default(true).describe("Allow egress on 443 to any address (Google Cloud Storage has no fixed range)"),
+        .describe(
+          "Where the database is, for egress; empty: database.host as a /32 when it is an IPv4 address, else any address on database.port. With cloudSqlProxy: the instance's range for port 3307, empty meaning any address",
+        ),
+      allowGcsEgress: z
+        .boolean()
+        .default(true)
+        .describe("Allow egress on 443 to any address (Google Cloud Storage has no fixed range); always allowed with cloudSqlProxy, whose Cloud SQL Admin API is on 443 too"),
     }),
 
     migrations: section("The `mlflow db upgrade` Job run before install and upgrade", {
