@@ -102,6 +102,29 @@ securityContext:
   emptyDir: {}
 {{- end }}
 
+{{/*
+What the server and the migration containers share beyond the pod shape: they run
+the same entrypoint against the same database, so the user's extra env sources and
+volume mounts (a CA bundle for sslrootcert, say) go to both. Each emits nothing when empty.
+*/}}
+{{- define "mlflow.extraEnvFrom" -}}
+{{- with .Values.extraEnvFrom }}
+envFrom:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end }}
+
+{{- define "mlflow.extraVolumeMounts" -}}
+{{- with .Values.extraVolumeMounts }}{{ toYaml . }}{{ end }}
+{{- end }}
+
+{{- define "mlflow.extraVolumes" -}}
+{{- with .Values.extraVolumes }}{{ toYaml . }}{{ end }}
+{{- end }}
+
+{{/* Where MLflow's Prometheus multiprocess files go: an emptyDir, the root filesystem being read-only. */}}
+{{- define "mlflow.metricsDir" -}}/var/lib/mlflow/prometheus{{- end }}
+
 {{/* repository:tag, plus @digest when one is given (the digest decides what is pulled). */}}
 {{- define "mlflow.imageRef" -}}
 {{- printf "%s:%s" .repository .tag }}{{ with .digest }}@{{ . }}{{ end }}
@@ -276,6 +299,10 @@ because MLflow matches the Host header including its port.
 - --app-name
 - basic-auth
 {{- end }}
+{{- if .Values.metrics.enabled }}
+- --expose-prometheus
+- {{ include "mlflow.metricsDir" . }}
+{{- end }}
 {{- range .Values.server.extraArgs }}
 - {{ . | quote }}
 {{- end }}
@@ -318,6 +345,17 @@ message says which value to set and what it accepts.
 {{- end }}
 {{- if and .Values.auth.enabled (not .Values.auth.existingSecret) }}
 {{- fail "auth.enabled is true but auth.existingSecret is empty: name the Secret holding the admin username, admin password and CSRF key" }}
+{{- end }}
+{{- with .Values.autoscaling }}
+{{- if and .enabled (gt (int .minReplicas) (int .maxReplicas)) }}
+{{- fail (printf "autoscaling.minReplicas (%d) is greater than autoscaling.maxReplicas (%d): lower minReplicas or raise maxReplicas" (int .minReplicas) (int .maxReplicas)) }}
+{{- end }}
+{{- if and .enabled (kindIs "invalid" .targetCPUUtilizationPercentage) (kindIs "invalid" .targetMemoryUtilizationPercentage) }}
+{{- fail "autoscaling.enabled is true but no target is set: set autoscaling.targetCPUUtilizationPercentage or targetMemoryUtilizationPercentage" }}
+{{- end }}
+{{- end }}
+{{- if and .Values.metrics.serviceMonitor.enabled (not .Values.metrics.enabled) }}
+{{- fail "metrics.serviceMonitor.enabled is true but metrics.enabled is false: enable metrics, or there is no /metrics to scrape" }}
 {{- end }}
 {{- if and .Values.ingress.enabled (not .Values.ingress.host) }}
 {{- fail "ingress.enabled is true but ingress.host is empty: set the host name users will open" }}

@@ -18,6 +18,21 @@ const MATRIX: [string, Record<string, unknown>][] = [
       networkPolicy: { enabled: true },
     },
   ],
+  [
+    "autoscaling, metrics + ServiceMonitor with basic auth, extra containers/volumes/envFrom, priority, topology spread",
+    {
+      autoscaling: { enabled: true, minReplicas: 2, maxReplicas: 6, targetMemoryUtilizationPercentage: 75, behavior: { scaleDown: { stabilizationWindowSeconds: 300 } } },
+      metrics: { enabled: true, serviceMonitor: { enabled: true, labels: { release: "kube-prometheus" } } },
+      auth: { enabled: true, existingSecret: "mlflow-admin" },
+      extraEnvFrom: [{ configMapRef: { name: "mlflow-extra" } }],
+      extraVolumes: [{ name: "ca", configMap: { name: "db-ca" } }],
+      extraVolumeMounts: [{ name: "ca", mountPath: "/etc/db-ca", readOnly: true }],
+      initContainers: [{ name: "warmup", image: "busybox:1.36", command: ["true"] }],
+      extraContainers: [{ name: "log-shipper", image: "busybox:1.36", command: ["sleep", "infinity"] }],
+      priorityClassName: "mlflow-high",
+      topologySpreadConstraints: [{ maxSkew: 1, topologyKey: "topology.kubernetes.io/zone", whenUnsatisfiable: "ScheduleAnyway" }],
+    },
+  ],
 ];
 
 describe("rendered manifests against the Kubernetes API schemas (kubernetes-models)", () => {
@@ -33,5 +48,7 @@ describe("rendered manifests against the Kubernetes API schemas (kubernetes-mode
   it("the validator catches a real schema violation (so the checks above can fail)", async () => {
     const bad = { apiVersion: "v1", kind: "Service", metadata: { name: "x" }, spec: { ports: [{ port: "not-a-number" }] } };
     expect(await validateManifests([bad])).toEqual([expect.stringMatching(/Service\/x: .*port must be integer/)]);
+    const badMonitor = { apiVersion: "monitoring.coreos.com/v1", kind: "ServiceMonitor", metadata: { name: "m" }, spec: { selector: {}, endpoints: [{ interval: 30 }] } };
+    expect(await validateManifests([badMonitor])).toEqual([expect.stringMatching(/ServiceMonitor\/m: .*interval/)]);
   });
 });

@@ -383,6 +383,133 @@ describe("availability and isolation", () => {
   });
 });
 
+describe("production knobs", () => {
+  const deploymentSpec = (m: Manifest[]) => find(m, "Deployment").spec as { replicas?: number; template: { spec: PodSpec & Record<string, unknown> } };
+
+  it("autoscaling: an autoscaling/v2 HPA on the Deployment, which then sets no replicas of its own", () => {
+    const manifests = rendered(with_({ autoscaling: { enabled: true, minReplicas: 2, maxReplicas: 7, targetMemoryUtilizationPercentage: 70 } }));
+    const hpa = find(manifests, "HorizontalPodAutoscaler");
+    expect(hpa.apiVersion).toBe("autoscaling/v2");
+    expect(hpa.spec).toEqual({
+      scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "demo-mlflow" },
+      minReplicas: 2,
+      maxReplicas: 7,
+      metrics: [
+        { type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 80 } } },
+        { type: "Resource", resource: { name: "memory", target: { type: "Utilization", averageUtilization: 70 } } },
+      ],
+    });
+    expect(deploymentSpec(manifests)).not.toHaveProperty("replicas");
+  });
+
+  it("without autoscaling: replicas from replicaCount and no HPA", () => {
+    const manifests = rendered(with_({ replicaCount: 2 }));
+    expect(deploymentSpec(manifests).replicas).toBe(2);
+    expect(manifests.some((m) => m.kind === "HorizontalPodAutoscaler")).toBe(false);
+  });
+
+  it("the PodDisruptionBudget follows the fewest pods that always run: the HPA's minimum when it is on", () => {
+    const kinds = (v: Record<string, unknown>) => rendered(with_(v)).map((m) => m.kind);
+    expect(kinds({ replicaCount: 1, autoscaling: { enabled: true, minReplicas: 2 } })).toContain("PodDisruptionBudget");
+    expect(kinds({ replicaCount: 3, autoscaling: { enabled: true, minReplicas: 1 } })).not.toContain("PodDisruptionBudget");
+  });
+
+  it("metrics: --expose-prometheus into an emptyDir (the root filesystem stays read-only); off by default", () => {
+    const on = rendered(with_({ metrics: { enabled: true } }));
+    const c = server(on);
+    expect(c.args?.slice(c.args.indexOf("--expose-prometheus"), c.args.indexOf("--expose-prometheus") + 2)).toEqual(["--expose-prometheus", "/var/lib/mlflow/prometheus"]);
+    expect(c.volumeMounts).toEqual(expect.arrayContaining([{ name: "prometheus-metrics", mountPath: "/var/lib/mlflow/prometheus" }]));
+    expect(podSpec(find(on, "Deployment")).volumes).toEqual(expect.arrayContaining([{ name: "prometheus-metrics", emptyDir: {} }]));
+    expect(c.securityContext?.readOnlyRootFilesystem).toBe(true);
+    expect(server(rendered(BASE_VALUES as never)).args).not.toContain("--expose-prometheus");
+  });
+
+  it("ServiceMonitor: scrapes /metrics on the Service's http port, selecting that Service; with basic auth, as the admin", () => {
+    const manifests = rendered(with_({ metrics: { enabled: true, serviceMonitor: { enabled: true, labels: { release: "prom" } } }, auth: { enabled: true, existingSecret: "mlflow-admin" } }));
+    const sm = find(manifests, "ServiceMonitor");
+    expect(sm.apiVersion).toBe("monitoring.coreos.com/v1");
+    expect(sm.metadata.labels?.release).toBe("prom");
+    const spec = sm.spec as { selector: { matchLabels: Record<string, string> }; endpoints: Record<string, unknown>[] };
+    const svc = find(manifests, "Service");
+    for (const [k, v] of Object.entries(spec.selector.matchLabels)) expect(svc.metadata.labels?.[k], k).toBe(v);
+    expect((svc.spec as { ports: { name: string }[] }).ports.map((p) => p.name)).toContain("http");
+    expect(spec.endpoints).toEqual([
+      {
+        port: "http",
+        path: "/metrics",
+        interval: "30s",
+        basicAuth: { username: { name: "mlflow-admin", key: "username" }, password: { name: "mlflow-admin", key: "password" } },
+      },
+    ]);
+  });
+
+  it("initContainers run after the Cloud SQL Auth Proxy; extraContainers run beside the server", () => {
+    const spec = podSpec(
+      find(
+        rendered(
+          with_({
+            cloudSqlProxy: { enabled: true, instanceConnectionName: "my-proj:europe-west1:pg" },
+            initContainers: [{ name: "warmup", image: "busybox:1.36" }],
+            extraContainers: [{ name: "shipper", image: "busybox:1.36" }],
+          }),
+        ),
+        "Deployment",
+      ),
+    );
+    expect((spec.initContainers ?? []).map((c) => c.name)).toEqual(["cloud-sql-proxy", "warmup"]);
+    expect(spec.containers.map((c) => c.name)).toEqual(["mlflow", "shipper"]);
+  });
+
+  it("extraVolumes, extraVolumeMounts and extraEnvFrom reach the server and the migration Job, not the test pod", () => {
+    const manifests = rendered(
+      with_({
+        extraVolumes: [{ name: "ca", configMap: { name: "db-ca" } }],
+        extraVolumeMounts: [{ name: "ca", mountPath: "/etc/db-ca", readOnly: true }],
+        extraEnvFrom: [{ secretRef: { name: "mlflow-extra" } }],
+      }),
+    );
+    for (const kind of ["Deployment", "Job"]) {
+      const spec = podSpec(find(manifests, kind));
+      const c = spec.containers[0] as Container & { envFrom?: unknown };
+      expect(spec.volumes, kind).toEqual(expect.arrayContaining([{ name: "ca", configMap: { name: "db-ca" } }]));
+      expect(c.volumeMounts, kind).toEqual(expect.arrayContaining([{ name: "ca", mountPath: "/etc/db-ca", readOnly: true }]));
+      expect(c.envFrom, kind).toEqual([{ secretRef: { name: "mlflow-extra" } }]);
+    }
+    const testPod = find(manifests, "Pod", "-test").spec as PodSpec;
+    expect(testPod.volumes?.map((v) => v.name)).toEqual(["tmp"]);
+  });
+
+  it("priorityClassName and topologySpreadConstraints; a constraint without labelSelector selects the server pods", () => {
+    const own = { matchLabels: { team: "ml" } };
+    const spec = deploymentSpec(
+      rendered(
+        with_({
+          priorityClassName: "mlflow-high",
+          topologySpreadConstraints: [
+            { maxSkew: 1, topologyKey: "topology.kubernetes.io/zone", whenUnsatisfiable: "ScheduleAnyway" },
+            { maxSkew: 2, topologyKey: "kubernetes.io/hostname", whenUnsatisfiable: "DoNotSchedule", labelSelector: own },
+          ],
+        }),
+      ),
+    ).template.spec;
+    expect(spec.priorityClassName).toBe("mlflow-high");
+    const tsc = spec.topologySpreadConstraints as { labelSelector: unknown }[];
+    expect(tsc[0]?.labelSelector).toEqual({ matchLabels: { "app.kubernetes.io/name": "mlflow", "app.kubernetes.io/instance": "demo", "app.kubernetes.io/component": "server" } });
+    expect(tsc[1]?.labelSelector).toEqual(own);
+  });
+
+  it("none of the knobs renders anything by default", () => {
+    const manifests = rendered(BASE_VALUES as never);
+    const spec = deploymentSpec(manifests).template.spec;
+    expect(manifests.map((m) => m.kind)).not.toEqual(expect.arrayContaining(["HorizontalPodAutoscaler"]));
+    expect(manifests.some((m) => m.kind === "ServiceMonitor")).toBe(false);
+    expect(spec).not.toHaveProperty("priorityClassName");
+    expect(spec).not.toHaveProperty("topologySpreadConstraints");
+    expect(spec.containers.map((c) => c.name)).toEqual(["mlflow"]);
+    expect(spec.containers[0]).not.toHaveProperty("envFrom");
+  });
+});
+
 describe("basic auth", () => {
   it("off by default: no --app-name and no auth env", () => {
     const c = server(rendered(BASE_VALUES as never));

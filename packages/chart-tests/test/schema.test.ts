@@ -23,6 +23,10 @@ const BAD: [string, Record<string, unknown>, RegExp][] = [
   ["a proxy image digest that is not sha256:<64 hex>", { cloudSqlProxy: { image: { digest: `md5:${"a".repeat(64)}` } } }, /\/cloudSqlProxy\/image\/digest/],
   ["a malformed instance connection name", { cloudSqlProxy: { enabled: true, instanceConnectionName: "my-proj/mlflow" } }, /\/cloudSqlProxy\/instanceConnectionName/],
   ["an unknown database.auth", { database: { ...BASE_VALUES.database, auth: "token" } }, /\/database\/auth/],
+  ["autoscaling to zero pods", { autoscaling: { enabled: true, maxReplicas: 0 } }, /\/autoscaling\/maxReplicas/],
+  ["a scrape interval without a unit", { metrics: { serviceMonitor: { interval: "30" } } }, /\/metrics\/serviceMonitor\/interval/],
+  ["a priorityClassName that is not a Kubernetes name", { priorityClassName: "High Priority" }, /\/priorityClassName/],
+  ["extraContainers given as a map", { extraContainers: { shipper: { image: "x" } } }, /\/extraContainers/],
 ];
 
 describe("values.schema.json enforced by helm", () => {
@@ -50,6 +54,9 @@ describe("values.schema.json enforced by helm", () => {
     ["the proxy without an instance connection name", { cloudSqlProxy: { enabled: true } }, /cloudSqlProxy\.instanceConnectionName is empty/],
     ["IAM auth with a password", { database: { auth: "iam", password: "pw" }, cloudSqlProxy: PROXY }, /database\.auth is iam, which uses no password/],
     ["IAM auth with an existing password Secret", { database: { auth: "iam", existingSecret: "db" }, cloudSqlProxy: PROXY }, /database\.auth is iam, which uses no password/],
+    ["autoscaling with minReplicas > maxReplicas", { autoscaling: { enabled: true, minReplicas: 5, maxReplicas: 3 } }, /autoscaling\.minReplicas \(5\) is greater than autoscaling\.maxReplicas \(3\)/],
+    ["autoscaling without a target", { autoscaling: { enabled: true, targetCPUUtilizationPercentage: null } }, /autoscaling\.enabled is true but no target is set/],
+    ["a ServiceMonitor without metrics", { metrics: { serviceMonitor: { enabled: true } } }, /metrics\.serviceMonitor\.enabled is true but metrics\.enabled is false/],
     ["IAM auth without the proxy", { database: { host: "db", auth: "iam" } }, /database\.auth is iam but cloudSqlProxy\.enabled is false/],
   ])("fails with a sentence naming what to set when %s", (_name, patch, message) => {
     const r = render(withValues(patch));

@@ -19,6 +19,9 @@ const stringMap = (description: string) => z.record(z.string(), z.string()).defa
 const passthrough = (description: string, fallback: Record<string, unknown>) =>
   z.record(z.string(), z.unknown()).default(fallback).describe(description);
 
+/** Lists of Kubernetes objects (containers, volumes...) passed through as written; Kubernetes validates them. */
+const objectList = (description: string) => z.array(z.record(z.string(), z.unknown())).default([]).describe(description);
+
 const resourceList = z
   .object({
     cpu: quantity().optional().describe("CPU, e.g. 500m"),
@@ -54,7 +57,41 @@ export const chartValuesSchema = z
       pullSecrets: z.array(k8sName()).default([]).describe("Names of docker-registry Secrets used to pull the image"),
     }),
 
-    replicaCount: z.int().min(1).max(50).default(1).describe("Number of MLflow server pods"),
+    replicaCount: z.int().min(1).max(50).default(1).describe("Number of MLflow server pods (ignored with autoscaling.enabled)"),
+
+    autoscaling: section("A HorizontalPodAutoscaler (autoscaling/v2) for the server; the Deployment then leaves replicas to it", {
+      enabled: z.boolean().default(false).describe("Render the HorizontalPodAutoscaler"),
+      minReplicas: z.int().min(1).max(50).default(2).describe("Fewest server pods (a PodDisruptionBudget is rendered when this is above 1)"),
+      maxReplicas: z.int().min(1).max(50).default(5).describe("Most server pods; at least minReplicas"),
+      targetCPUUtilizationPercentage: z
+        .int()
+        .min(1)
+        .max(1000)
+        .nullable()
+        .default(80)
+        .describe("Average CPU use, in percent of resources.requests.cpu, to scale at; null for none"),
+      targetMemoryUtilizationPercentage: z
+        .int()
+        .min(1)
+        .max(1000)
+        .nullable()
+        .default(null)
+        .describe("Average memory use, in percent of resources.requests.memory, to scale at; null for none"),
+      behavior: passthrough("The HPA's scaleUp/scaleDown behavior, as Kubernetes takes it", {}),
+    }),
+
+    metrics: section("Prometheus metrics: MLflow's request series on GET /metrics of the server port (`--expose-prometheus`)", {
+      enabled: z.boolean().default(false).describe("Expose /metrics; the multiprocess files go to an emptyDir, as the root filesystem is read-only"),
+      serviceMonitor: section("A prometheus-operator ServiceMonitor (monitoring.coreos.com/v1) for /metrics", {
+        enabled: z.boolean().default(false).describe("Render the ServiceMonitor (needs metrics.enabled and the prometheus-operator CRDs); with auth.enabled it scrapes as the admin from auth.existingSecret"),
+        interval: z
+          .string()
+          .regex(/^[0-9]+(?:ms|s|m|h)$/, { error: "must be a duration such as 30s or 1m" })
+          .default("30s")
+          .describe("Scrape interval"),
+        labels: stringMap("Extra labels on the ServiceMonitor (e.g. the release label your Prometheus selects)"),
+      }),
+    }),
 
     server: section("How `mlflow server` runs", {
       workers: z.int().min(1).max(64).default(2).describe("Server worker processes per pod (`--workers`)"),
@@ -218,6 +255,14 @@ export const chartValuesSchema = z
       readOnlyRootFilesystem: true,
       capabilities: { drop: ["ALL"] },
     }),
+
+    extraEnvFrom: objectList("envFrom entries (configMapRef / secretRef) for the server and migration containers"),
+    extraVolumes: objectList("Extra volumes of the server pods and the migration Job"),
+    extraVolumeMounts: objectList("Extra volumeMounts of the server and migration containers (the volumes come from extraVolumes)"),
+    initContainers: objectList("Extra init containers of the server pods, run after the Cloud SQL Auth Proxy starts"),
+    extraContainers: objectList("Extra containers (sidecars) of the server pods"),
+    priorityClassName: z.union([z.literal(""), k8sName()]).default("").describe("PriorityClass of the server pods"),
+    topologySpreadConstraints: objectList("Topology spread constraints of the server pods; a constraint without labelSelector gets the server pods' labels"),
 
     podAnnotations: stringMap("Extra annotations on the pods"),
     podLabels: stringMap("Extra labels on the pods"),

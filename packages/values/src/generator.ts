@@ -288,6 +288,16 @@ export function validateChartValues(values: unknown): ChartValues {
   if (v.service.nodePort !== null && v.service.type === "ClusterIP") {
     problems.push({ field: "service.nodePort", got: String(v.service.nodePort), message: "cannot be set with service.type ClusterIP; use NodePort or LoadBalancer" });
   }
+  const a = v.autoscaling;
+  if (a.enabled && a.minReplicas > a.maxReplicas) {
+    problems.push({ field: "autoscaling.minReplicas", got: String(a.minReplicas), message: `must not exceed autoscaling.maxReplicas (${a.maxReplicas})` });
+  }
+  if (a.enabled && a.targetCPUUtilizationPercentage === null && a.targetMemoryUtilizationPercentage === null) {
+    problems.push({ field: "autoscaling.targetCPUUtilizationPercentage", got: "null", message: "or targetMemoryUtilizationPercentage must be set: the HPA needs a target" });
+  }
+  if (v.metrics.serviceMonitor.enabled && !v.metrics.enabled) {
+    problems.push({ field: "metrics.serviceMonitor.enabled", got: "true", message: "needs metrics.enabled: there is no /metrics to scrape otherwise" });
+  }
   if (v.ingress.enabled && !v.ingress.host) problems.push({ field: "ingress.host", message: "is required when ingress.enabled is true" });
   if (v.ingress.tls.enabled && !v.ingress.tls.secretName) problems.push({ field: "ingress.tls.secretName", message: "is required when ingress.tls.enabled is true" });
   if (problems.length) throw new ValuesError(problems);

@@ -92,6 +92,14 @@ describe("mlflow-values CLI", () => {
     expect(r.stderr).toMatch(/cloudSqlProxy\.instanceConnectionName: is required when cloudSqlProxy\.enabled is true/);
   });
 
+  it("check refuses autoscaling with minReplicas > maxReplicas, naming the field", () => {
+    const cwd = mkdtempSync(join(tmpdir(), "mlflow-values-check-"));
+    writeFileSync(join(cwd, "v.yaml"), "autoscaling:\n  enabled: true\n  minReplicas: 5\n  maxReplicas: 3\ndatabase:\n  host: db\n  existingSecret: db\nartifacts:\n  destination: gs://abc\n");
+    const r = run(["check", join(cwd, "v.yaml")]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/autoscaling\.minReplicas: got 5: must not exceed autoscaling\.maxReplicas \(3\)/);
+  });
+
   it("rejects unknown keys in a config file: exit 2, nothing written", () => {
     const cwd = mkdtempSync(join(tmpdir(), "mlflow-values-config-"));
     writeFileSync(join(cwd, "c.yaml"), "gcsUri: gs://abc\ndbHost: db\ndbPasword: oops\n");
