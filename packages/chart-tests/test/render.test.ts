@@ -1,5 +1,6 @@
 /** The chart rendered by the real helm binary across the values matrix, asserted on parsed manifests. */
 import { describe, expect, it } from "vitest";
+import { buildChartValues, parseGeneratorInput } from "@mlflow-k8s/values";
 import { BASE_VALUES, find, render, type Manifest } from "../src/helm.ts";
 
 type Container = {
@@ -287,6 +288,42 @@ describe("Cloud SQL Auth Proxy", () => {
     const spec = podSpec(find(manifests, "Deployment"));
     expect(spec.containers[0]?.image).toMatch(/^ghcr\.io\/mlflow-k8s\/mlflow:3\.\d+\.\d+@sha256:a{64}$/);
     expect(proxyOf(spec)?.image).toBe(`gcr.io/cloud-sql-connectors/cloud-sql-proxy:2.21.3@${d2}`);
+  });
+});
+
+describe("the README's GKE recipe (values from the generator + the small gke.yaml)", () => {
+  // Mirrors README.md "On GKE with Cloud SQL and GCS", step 5: keep the two in step.
+  const generated = buildChartValues(
+    parseGeneratorInput({
+      gcsUri: "gs://ml-bucket/mlflow",
+      cloudSqlInstance: "my-proj:europe-west1:mlflow-pg",
+      cloudSqlPrivateIp: true,
+      dbAuth: "iam",
+      dbUser: "mlflow@my-proj.iam",
+      dbSslmode: "disable",
+      imageRepository: "europe-west1-docker.pkg.dev/my-proj/repo/mlflow",
+      imageTag: "3.17.2",
+      imageDigest: `sha256:${"a".repeat(64)}`,
+      serviceType: "ClusterIP",
+    }),
+  );
+  const gke = { serviceAccount: { create: false, name: "mlflow" }, networkPolicy: { enabled: true, databaseCidr: "10.20.0.0/24", ingressNamespaces: ["notebooks"] } };
+  const manifests = rendered(merge(structuredClone(generated.values) as Record<string, unknown>, gke));
+
+  it("no password anywhere, the proxy beside the server and the Job, both as the one ServiceAccount", () => {
+    expect(generated.secret).toBeNull();
+    expect(manifests.filter((m) => m.kind === "Secret" || m.kind === "ServiceAccount")).toEqual([]);
+    for (const kind of ["Deployment", "Job"]) {
+      const spec = podSpec(find(manifests, kind));
+      expect(spec.serviceAccountName, kind).toBe("mlflow");
+      expect(spec.initContainers?.[0]?.args, kind).toEqual(expect.arrayContaining(["--auto-iam-authn", "--private-ip", "my-proj:europe-west1:mlflow-pg"]));
+      expect(envOf(spec.containers[0] as Container), kind).toMatchObject({ DB_HOST: "127.0.0.1", DB_AUTH: "iam", DB_SSLMODE: "disable" });
+    }
+  });
+
+  it("the NetworkPolicy lets the pods reach the metadata server and Cloud SQL", () => {
+    const egress = (find(manifests, "NetworkPolicy").spec as { egress: { ports: { port: number }[] }[] }).egress.map((e) => e.ports.map((p) => p.port));
+    expect(egress).toEqual([[53, 53], [3307], [443], [80], [988]]);
   });
 });
 
