@@ -4,8 +4,10 @@ import { PROVIDER_ORDER, type ProviderName } from "@mlflow-k8s/cluster";
 
 export interface E2eOptions {
   command: "run" | "up" | "down";
-  /** Undefined: the first available provider. */
+  /** Undefined: the first available of kind, minikube, local (never existing). */
   provider?: ProviderName;
+  /** kubeconfig context: required with provider existing, refused with the others. */
+  context?: string;
   /** Leave the cluster running after `run` (a second run reuses it). */
   keep: boolean;
   /** Use this already-built image instead of building images/mlflow. */
@@ -44,16 +46,24 @@ export function parseArgs(argv: string[]): E2eOptions {
 
   const common = (cmd: Command) =>
     cmd
-      .addOption(new Option("--provider <name>", "cluster provider (default: the first available)").choices(PROVIDER_ORDER).env("MLFLOW_K8S_PROVIDER"))
+      .addOption(new Option("--provider <name>", "cluster provider (default: the first available of kind, minikube, local; existing only when named)").choices(PROVIDER_ORDER).env("MLFLOW_K8S_PROVIDER"))
+      .option("--context <name>", "kubeconfig context of the cluster, with --provider existing (required there: the ambient current-context is never used)")
       .option("--namespace <ns>", "namespace for the release", dnsLabel("--namespace"), "mlflow-e2e")
       .option("--release <name>", "Helm release name", dnsLabel("--release"), "mlflow")
       .option("--timeout <seconds>", "budget for each wait (install, rollout, pod replacement)", positiveInt("--timeout"), 600)
       .option("--artifacts <dir>", "where failure diagnostics go", "artifacts/e2e");
 
   const done = (command: E2eOptions["command"]) => (opts: Record<string, unknown>) => {
+    if (opts.provider === "existing" && !opts.context) {
+      throw new Error("--provider existing needs --context <kubeconfig context>: the e2e installs into and deletes namespaces of that cluster, so it never follows the current-context");
+    }
+    if (opts.context && opts.provider !== "existing") {
+      throw new Error(`--context is only for --provider existing (the other providers make their own cluster and kubeconfig), got --provider ${String(opts.provider ?? "(auto)")}`);
+    }
     parsed = {
       command,
       ...(opts.provider ? { provider: opts.provider as ProviderName } : {}),
+      ...(opts.context ? { context: String(opts.context) } : {}),
       keep: Boolean(opts.keep),
       ...(opts.image ? { image: String(opts.image) } : {}),
       ...(opts.values ? { values: String(opts.values) } : {}),

@@ -2,7 +2,7 @@
  * What the e2e asks of the Kubernetes API beyond packages/cluster's queries:
  * the release's Service and endpoint, its namespace and Secret, its server pods.
  */
-import type { V1Pod, V1Service } from "@kubernetes/client-node";
+import type { V1Namespace, V1Pod, V1Service } from "@kubernetes/client-node";
 import { nodeAddress, serviceNodePort, waitFor, type Kube } from "@mlflow-k8s/cluster";
 
 export type { Kube };
@@ -23,12 +23,46 @@ export async function mlflowEndpoint(kube: Kube, opts: { namespace: string; rele
   return { host, port, url: `http://${hostPart}:${port}` };
 }
 
+/** The label on every namespace the e2e creates: the only namespaces it ever deletes. */
+export const E2E_NAMESPACE_LABEL = { key: "app.kubernetes.io/managed-by", value: "mlflow-k8s-e2e" } as const;
+
+const createdByE2e = (ns: V1Namespace) => ns.metadata?.labels?.[E2E_NAMESPACE_LABEL.key] === E2E_NAMESPACE_LABEL.value;
+
+/** Not found is the one read error that means "create it"; anything else (RBAC, network) is passed on. */
+const isNotFound = (e: unknown) => (e as { code?: number }).code === 404;
+
+/**
+ * Create the namespace, labelled as the e2e's. One that exists is reused only when it
+ * carries that label (a previous run's); anyone else's is refused, since teardown
+ * would uninstall the release from it.
+ */
 export async function ensureNamespace(kube: Kube, name: string, labels: Record<string, string> = {}): Promise<void> {
+  let existing: V1Namespace | undefined;
   try {
-    await kube.core.readNamespace({ name });
-  } catch {
-    await kube.core.createNamespace({ body: { metadata: { name, labels: { "app.kubernetes.io/managed-by": "mlflow-k8s-e2e", ...labels } } } });
+    existing = await kube.core.readNamespace({ name });
+  } catch (e) {
+    if (!isNotFound(e)) throw e;
   }
+  if (existing && !createdByE2e(existing)) {
+    throw new Error(
+      `namespace ${name} exists and was not created by the e2e (no label ${E2E_NAMESPACE_LABEL.key}=${E2E_NAMESPACE_LABEL.value}): pass another --namespace`,
+    );
+  }
+  if (!existing) await kube.core.createNamespace({ body: { metadata: { name, labels: { [E2E_NAMESPACE_LABEL.key]: E2E_NAMESPACE_LABEL.value, ...labels } } } });
+}
+
+/** Delete the namespace only if the e2e created it (its label); returns whether it did. Gone already counts as nothing to do. */
+export async function deleteOwnNamespace(kube: Kube, name: string): Promise<"deleted" | "not ours" | "absent"> {
+  let ns: V1Namespace;
+  try {
+    ns = await kube.core.readNamespace({ name });
+  } catch (e) {
+    if (isNotFound(e)) return "absent";
+    throw e;
+  }
+  if (!createdByE2e(ns)) return "not ours";
+  await kube.core.deleteNamespace({ name });
+  return "deleted";
 }
 
 /** Create or replace an Opaque Secret. The value only travels in the API request body. */

@@ -28,7 +28,16 @@ describe("e2e flags", () => {
     expect(parseArgs(["down"])).toMatchObject({ command: "down" });
   });
 
+  it("takes --context with --provider existing", () => {
+    expect(parseArgs(["--provider", "existing", "--context", "kind-mlflow"])).toMatchObject({ provider: "existing", context: "kind-mlflow" });
+    expect(parseArgs(["down", "--provider", "existing", "--context", "gke_p_r_c"])).toMatchObject({ command: "down", context: "gke_p_r_c" });
+    expect(parseArgs([]).context).toBeUndefined();
+  });
+
   it.each([
+    [["--provider", "existing"], /--provider existing needs --context <kubeconfig context>/],
+    [["--context", "kind-mlflow"], /--context is only for --provider existing .*got --provider \(auto\)/],
+    [["--provider", "kind", "--context", "kind-mlflow"], /--context is only for --provider existing .*got --provider kind/],
     [["--provider", "docker-desktop"], /Allowed choices are kind, minikube, existing, local/],
     [["--timeout", "0"], /--timeout takes a whole number of seconds above 0, got "0"/],
     [["--timeout", "ten"], /got "ten"/],

@@ -8,7 +8,12 @@ by environment variables only, so the password never appears on a command line:
   DB_PORT                  optional   default 5432
   DB_NAME                  required   database name
   DB_USER                  required   user name
-  DB_PASSWORD              required   (or DB_PASSWORD_FILE: path of a file holding it)
+  DB_PASSWORD              required   (or DB_PASSWORD_FILE: path of a file holding it),
+                                      unless DB_AUTH=iam
+  DB_AUTH                  optional   password (default) | iam: Cloud SQL IAM database
+                                      authentication through the Cloud SQL Auth Proxy with
+                                      --auto-iam-authn; the URI then has no password, and
+                                      giving one is an error
   DB_SSLMODE               optional   disable|allow|prefer|require|verify-ca|verify-full
   DB_WAIT_TIMEOUT_SECONDS  optional   default 300; 0 skips waiting for the database
   MIGRATE_ATTEMPTS         optional   default 5; tries of `migrate` on transient errors
@@ -40,6 +45,7 @@ DEFAULT_PORT = 5432
 DEFAULT_WAIT_TIMEOUT_SECONDS = 300.0
 DEFAULT_MIGRATE_ATTEMPTS = 5
 SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+DB_AUTH_MODES = ("password", "iam")
 INITIAL_DELAY_SECONDS = 1.0
 MAX_DELAY_SECONDS = 10.0
 CONNECT_TIMEOUT_SECONDS = 5
@@ -68,6 +74,8 @@ class DbConfig:
     user: str
     password: str = dataclasses.field(repr=False)
     sslmode: str | None = None
+    # "iam": no password; the Cloud SQL Auth Proxy logs in with the pod's IAM identity.
+    auth: str = "password"
 
     def uri(self) -> str:
         """The SQLAlchemy URI, with user, password and database name URL-encoded."""
@@ -92,7 +100,8 @@ class DbConfig:
         user = urllib.parse.quote(self.user, safe="")
         name = urllib.parse.quote(self.name, safe="")
         query = f"?sslmode={self.sslmode}" if self.sslmode else ""
-        return f"postgresql+psycopg2://{user}:{password}@{host}:{self.port}/{name}{query}"
+        credentials = user if self.auth == "iam" else f"{user}:{password}"
+        return f"postgresql+psycopg2://{credentials}@{host}:{self.port}/{name}{query}"
 
 
 def _required(env: Mapping[str, str], name: str) -> str:
@@ -131,11 +140,22 @@ def db_config_from_env(env: Mapping[str, str]) -> DbConfig:
         raise ConfigError(f"DB_PORT must be a port number (1-65535), got {port}")
     name = _required(env, "DB_NAME")
     user = _required(env, "DB_USER")
-    password = _read_password(env)
+    auth = env.get("DB_AUTH", "").strip() or "password"
+    if auth not in DB_AUTH_MODES:
+        raise ConfigError(f"DB_AUTH must be one of {', '.join(DB_AUTH_MODES)}, got {auth!r}")
+    if auth == "iam":
+        given = [n for n in ("DB_PASSWORD", "DB_PASSWORD_FILE") if env.get(n)]
+        if given:
+            raise ConfigError(f"DB_AUTH=iam uses no password, but {' and '.join(given)} is set: "
+                              "unset it, or use DB_AUTH=password")
+        password = ""
+    else:
+        password = _read_password(env)
     sslmode = env.get("DB_SSLMODE", "").strip() or None
     if sslmode is not None and sslmode not in SSL_MODES:
         raise ConfigError(f"DB_SSLMODE must be one of {', '.join(SSL_MODES)}, got {sslmode!r}")
-    return DbConfig(host=host, port=port, name=name, user=user, password=password, sslmode=sslmode)
+    return DbConfig(host=host, port=port, name=name, user=user, password=password, sslmode=sslmode,
+                    auth=auth)
 
 
 def build_backend_uri(env: Mapping[str, str]) -> str:
@@ -175,8 +195,10 @@ def psycopg2_connect(cfg: DbConfig, timeout: float) -> None:
     kwargs = {}
     if cfg.sslmode:
         kwargs["sslmode"] = cfg.sslmode
+    if cfg.auth != "iam":
+        kwargs["password"] = cfg.password
     conn = psycopg2.connect(
-        host=cfg.host, port=cfg.port, dbname=cfg.name, user=cfg.user, password=cfg.password,
+        host=cfg.host, port=cfg.port, dbname=cfg.name, user=cfg.user,
         connect_timeout=max(1, min(CONNECT_TIMEOUT_SECONDS, int(timeout + 0.999))),
         application_name="mlflow-entrypoint", **kwargs,
     )
@@ -373,7 +395,7 @@ USAGE = (
     "       mlflow-entrypoint migrate\n"
     "       mlflow-entrypoint wait\n"
     "The database comes from env DB_HOST, DB_PORT, DB_NAME, DB_USER, DB_PASSWORD "
-    "(or DB_PASSWORD_FILE), DB_SSLMODE; see the module docstring."
+    "(or DB_PASSWORD_FILE, or DB_AUTH=iam for none), DB_SSLMODE; see the module docstring."
 )
 
 

@@ -43,8 +43,148 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end }}
 {{- end }}
 
+{{/*
+The migration Job's ServiceAccount. Helm creates the release's resources only after
+the pre-install hooks, so a ServiceAccount the chart creates does not exist yet when
+the Job runs: the Job runs as a hook copy under its own name (a copy under the same
+name would replace the live one on every Argo CD sync). A ServiceAccount the user
+brings (serviceAccount.create=false) already exists and is used as is.
+*/}}
+{{- define "mlflow.migrationServiceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- printf "%s-migrate" (include "mlflow.serviceAccountName" . | trunc 55 | trimSuffix "-") }}
+{{- else }}
+{{- include "mlflow.serviceAccountName" . }}
+{{- end }}
+{{- end }}
+
+{{/* The ServiceAccount annotations: the user's, plus the Workload Identity binding. */}}
+{{- define "mlflow.serviceAccountAnnotations" -}}
+{{- $annotations := deepCopy .Values.serviceAccount.annotations }}
+{{- if and (eq .Values.gcs.auth "workloadIdentity") .Values.gcs.gcpServiceAccount }}
+{{- $_ := set $annotations "iam.gke.io/gcp-service-account" .Values.gcs.gcpServiceAccount }}
+{{- end }}
+{{- with $annotations }}{{ toYaml . }}{{ end }}
+{{- end }}
+
+{{/*
+The pod shape every pod of the chart shares (server, migration Job, `helm test`):
+change it here and it lands in all three.
+Pod level: no API token (nothing here talks to the API server), the image pull
+Secrets, the pod securityContext.
+*/}}
+{{- define "mlflow.podCommon" -}}
+automountServiceAccountToken: false
+{{- with .Values.image.pullSecrets }}
+imagePullSecrets:
+  {{- range . }}
+  - name: {{ . }}
+  {{- end }}
+{{- end }}
+securityContext:
+  {{- toYaml .Values.podSecurityContext | nindent 2 }}
+{{- end }}
+
+{{/* Container level: the restricted securityContext of every container the chart runs. */}}
+{{- define "mlflow.containerSecurityContext" -}}
+securityContext:
+  {{- toYaml .Values.securityContext | nindent 2 }}
+{{- end }}
+
+{{/* The writable /tmp every container needs under a read-only root filesystem. */}}
+{{- define "mlflow.tmpVolumeMount" -}}
+- name: tmp
+  mountPath: /tmp
+{{- end }}
+
+{{- define "mlflow.tmpVolume" -}}
+- name: tmp
+  emptyDir: {}
+{{- end }}
+
+{{/*
+What the server and the migration containers share beyond the pod shape: they run
+the same entrypoint against the same database, so the user's extra env sources and
+volume mounts (a CA bundle for sslrootcert, say) go to both. Each emits nothing when empty.
+*/}}
+{{- define "mlflow.extraEnvFrom" -}}
+{{- with .Values.extraEnvFrom }}
+envFrom:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end }}
+
+{{- define "mlflow.extraVolumeMounts" -}}
+{{- with .Values.extraVolumeMounts }}{{ toYaml . }}{{ end }}
+{{- end }}
+
+{{- define "mlflow.extraVolumes" -}}
+{{- with .Values.extraVolumes }}{{ toYaml . }}{{ end }}
+{{- end }}
+
+{{/* Where MLflow's Prometheus multiprocess files go: an emptyDir, the root filesystem being read-only. */}}
+{{- define "mlflow.metricsDir" -}}/var/lib/mlflow/prometheus{{- end }}
+
+{{/* repository:tag, plus @digest when one is given (the digest decides what is pulled). */}}
+{{- define "mlflow.imageRef" -}}
+{{- printf "%s:%s" .repository .tag }}{{ with .digest }}@{{ . }}{{ end }}
+{{- end }}
+
 {{- define "mlflow.image" -}}
-{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
+{{- include "mlflow.imageRef" (dict "repository" .Values.image.repository "tag" (default .Chart.AppVersion .Values.image.tag) "digest" .Values.image.digest) }}
+{{- end }}
+
+{{/* The database host: with the Cloud SQL Auth Proxy and no host given, the proxy in the same pod. */}}
+{{- define "mlflow.dbHost" -}}
+{{- .Values.database.host | default (ternary "127.0.0.1" "" .Values.cloudSqlProxy.enabled) }}
+{{- end }}
+
+{{/* "true" when the password comes from the Secret this chart creates (password auth, no existingSecret). */}}
+{{- define "mlflow.createsDbSecret" -}}
+{{- if and (eq .Values.database.auth "password") (not .Values.database.existingSecret) }}true{{ end }}
+{{- end }}
+
+{{/*
+The Cloud SQL Auth Proxy as a native sidecar: an init container with restartPolicy
+Always (Kubernetes >= 1.29) starts before the server or the migration, stays up
+beside it, and does not keep a Job from completing. Its startup probe holds the
+next containers back until it can serve connections. It listens on 127.0.0.1 only.
+*/}}
+{{- define "mlflow.cloudSqlProxy" -}}
+{{- $p := .Values.cloudSqlProxy -}}
+- name: cloud-sql-proxy
+  image: {{ include "mlflow.imageRef" $p.image | quote }}
+  imagePullPolicy: {{ .Values.image.pullPolicy }}
+  restartPolicy: Always
+  args:
+    - --structured-logs
+    - --exit-zero-on-sigterm
+    - --port={{ .Values.database.port }}
+    - --health-check
+    - --http-address=0.0.0.0
+    - --http-port={{ $p.httpPort }}
+    {{- if eq .Values.database.auth "iam" }}
+    - --auto-iam-authn
+    {{- end }}
+    {{- range $p.extraArgs }}
+    - {{ . | quote }}
+    {{- end }}
+    - {{ $p.instanceConnectionName | quote }}
+  ports:
+    - name: proxy-health
+      containerPort: {{ $p.httpPort }}
+      protocol: TCP
+  startupProbe:
+    httpGet: { path: /startup, port: proxy-health }
+    periodSeconds: 1
+    failureThreshold: 60
+  livenessProbe:
+    httpGet: { path: /liveness, port: proxy-health }
+    periodSeconds: 20
+    failureThreshold: 3
+  resources:
+    {{- toYaml $p.resources | nindent 4 }}
+  {{- include "mlflow.containerSecurityContext" . | nindent 2 }}
 {{- end }}
 
 {{/* The Secret holding the DB password: the user's existing one, or the one this chart creates. */}}
@@ -62,7 +202,7 @@ secretKeyRef: it never appears in a ConfigMap, an argument or the pod spec.
 */}}
 {{- define "mlflow.dbEnv" -}}
 - name: DB_HOST
-  value: {{ .Values.database.host | quote }}
+  value: {{ include "mlflow.dbHost" . | quote }}
 - name: DB_PORT
   value: {{ .Values.database.port | quote }}
 - name: DB_NAME
@@ -73,11 +213,17 @@ secretKeyRef: it never appears in a ConfigMap, an argument or the pod spec.
   value: {{ .Values.database.sslmode | quote }}
 - name: DB_WAIT_TIMEOUT_SECONDS
   value: {{ .Values.database.waitTimeoutSeconds | quote }}
+{{- if eq .Values.database.auth "iam" }}
+{{- /* The proxy logs in with the pod's IAM identity (--auto-iam-authn): no password exists. */}}
+- name: DB_AUTH
+  value: iam
+{{- else }}
 - name: DB_PASSWORD
   valueFrom:
     secretKeyRef:
       name: {{ include "mlflow.dbSecretName" . }}
       key: {{ include "mlflow.dbSecretKey" . }}
+{{- end }}
 {{- end }}
 
 {{/* GCS access: key file path, emulator host. Workload Identity needs no env. */}}
@@ -153,6 +299,10 @@ because MLflow matches the Host header including its port.
 - --app-name
 - basic-auth
 {{- end }}
+{{- if .Values.metrics.enabled }}
+- --expose-prometheus
+- {{ include "mlflow.metricsDir" . }}
+{{- end }}
 {{- range .Values.server.extraArgs }}
 - {{ . | quote }}
 {{- end }}
@@ -163,17 +313,29 @@ Checks Helm's schema cannot express (values that depend on each other). Each
 message says which value to set and what it accepts.
 */}}
 {{- define "mlflow.validate" -}}
-{{- if not .Values.database.host }}
-{{- fail "database.host is required: set it to the PostgreSQL host name or IP (e.g. --set database.host=10.20.0.3)" }}
+{{- if not (include "mlflow.dbHost" .) }}
+{{- fail "database.host is required: set it to the PostgreSQL host name or IP (e.g. --set database.host=10.20.0.3), or enable cloudSqlProxy" }}
 {{- end }}
 {{- if not .Values.artifacts.destination }}
 {{- fail "artifacts.destination is required: set it to a GCS URI such as gs://my-bucket/mlflow" }}
 {{- end }}
+{{- if and .Values.cloudSqlProxy.enabled (not .Values.cloudSqlProxy.instanceConnectionName) }}
+{{- fail "cloudSqlProxy.enabled is true but cloudSqlProxy.instanceConnectionName is empty: set it to <project>:<region>:<instance>" }}
+{{- end }}
+{{- if eq .Values.database.auth "iam" }}
+{{- if or .Values.database.password .Values.database.existingSecret }}
+{{- fail "database.auth is iam, which uses no password: remove database.password and database.existingSecret, or use database.auth=password" }}
+{{- end }}
+{{- if not .Values.cloudSqlProxy.enabled }}
+{{- fail "database.auth is iam but cloudSqlProxy.enabled is false: IAM database login goes through the Cloud SQL Auth Proxy (--auto-iam-authn); enable it" }}
+{{- end }}
+{{- else }}
 {{- if and (not .Values.database.existingSecret) (not .Values.database.password) }}
-{{- fail "no database password: set database.existingSecret to a Secret holding it (recommended), or give database.password at install time" }}
+{{- fail "no database password: set database.existingSecret to a Secret holding it (recommended), give database.password at install time, or use database.auth=iam with the Cloud SQL Auth Proxy" }}
 {{- end }}
 {{- if and (not .Values.database.existingSecret) .Values.database.password (not (trim .Values.database.password)) }}
 {{- fail "database.password is only whitespace: give the real password, or set database.existingSecret" }}
+{{- end }}
 {{- end }}
 {{- if and (eq .Values.gcs.auth "keyFile") (not .Values.gcs.keyFileSecret) }}
 {{- fail "gcs.auth is keyFile but gcs.keyFileSecret is empty: set it to the Secret holding the JSON key, or use gcs.auth=workloadIdentity" }}
@@ -183,6 +345,17 @@ message says which value to set and what it accepts.
 {{- end }}
 {{- if and .Values.auth.enabled (not .Values.auth.existingSecret) }}
 {{- fail "auth.enabled is true but auth.existingSecret is empty: name the Secret holding the admin username, admin password and CSRF key" }}
+{{- end }}
+{{- with .Values.autoscaling }}
+{{- if and .enabled (gt (int .minReplicas) (int .maxReplicas)) }}
+{{- fail (printf "autoscaling.minReplicas (%d) is greater than autoscaling.maxReplicas (%d): lower minReplicas or raise maxReplicas" (int .minReplicas) (int .maxReplicas)) }}
+{{- end }}
+{{- if and .enabled (kindIs "invalid" .targetCPUUtilizationPercentage) (kindIs "invalid" .targetMemoryUtilizationPercentage) }}
+{{- fail "autoscaling.enabled is true but no target is set: set autoscaling.targetCPUUtilizationPercentage or targetMemoryUtilizationPercentage" }}
+{{- end }}
+{{- end }}
+{{- if and .Values.metrics.serviceMonitor.enabled (not .Values.metrics.enabled) }}
+{{- fail "metrics.serviceMonitor.enabled is true but metrics.enabled is false: enable metrics, or there is no /metrics to scrape" }}
 {{- end }}
 {{- if and .Values.ingress.enabled (not .Values.ingress.host) }}
 {{- fail "ingress.enabled is true but ingress.host is empty: set the host name users will open" }}

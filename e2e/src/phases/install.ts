@@ -71,6 +71,7 @@ export async function values(ctx: Ctx): Promise<void> {
       memoryRequest: "384Mi",
     }),
   );
+  if (!secret) throw new Error("the e2e's values use password auth, so they must name the password Secret");
   ctx.valuesFile = join(ctx.workDir, "values.yaml");
   writeFileSync(ctx.valuesFile, renderValuesFile(values));
   ctx.log(`  values written to ${ctx.valuesFile}`);

@@ -3,7 +3,7 @@
  * before is re-read (the upgrade lives in faults.ts, under load).
  */
 import { need, type Ctx } from "../context.ts";
-import { serverPods, waitForReadyPods, type Kube } from "../kube.ts";
+import { deleteOwnNamespace, serverPods, waitForReadyPods, type Kube } from "../kube.ts";
 import type { Tools } from "../tools.ts";
 import { verifyWritten } from "./rest.ts";
 
@@ -25,17 +25,21 @@ export async function podKill(ctx: Ctx): Promise<void> {
   await verifyWritten(ctx, "after the pod was killed");
 }
 
-/** Uninstall the release and delete its namespace; tolerates either being gone already. */
-export async function removeRelease(tools: Tools, kube: Kube, namespace: string, release: string): Promise<void> {
+/**
+ * Uninstall the release and delete its namespace, but only a namespace the e2e created
+ * (labelled); tolerates either being gone already. Returns what happened to the namespace.
+ */
+export async function removeRelease(tools: Tools, kube: Kube, namespace: string, release: string): Promise<string> {
   await tools.helm(["uninstall", release, "-n", namespace, "--wait", "--ignore-not-found"]).nothrow();
-  await kube.core.deleteNamespace({ name: namespace }).catch(() => undefined);
+  const outcome = await deleteOwnNamespace(kube, namespace).catch((e: unknown) => `not deleted (${(e as Error).message})`);
+  return outcome === "not ours" ? `namespace ${namespace} kept: the e2e did not create it` : `namespace ${namespace} ${outcome}`;
 }
 
 /** Uninstall and remove the namespace; the cluster goes too unless --keep. Safe after partial runs. */
 export async function teardown(ctx: Ctx): Promise<void> {
   if (ctx.tools && ctx.kube) {
-    await removeRelease(ctx.tools, ctx.kube, ctx.opts.namespace, ctx.opts.release);
-    ctx.log(`  release and namespace ${ctx.opts.namespace} removed`);
+    const namespace = await removeRelease(ctx.tools, ctx.kube, ctx.opts.namespace, ctx.opts.release);
+    ctx.log(`  release removed; ${namespace}`);
   }
   await ctx.db?.destroy();
   await ctx.gcs?.destroy();

@@ -65,6 +65,50 @@ def test_ipv6_host_is_bracketed():
     assert url.host == "::1"
 
 
+def test_iam_auth_builds_a_uri_without_a_password():
+    cfg = ep.db_config_from_env(env(DB_AUTH="iam", DB_PASSWORD=None, DB_USER="mlflow@my-proj.iam",
+                                    DB_HOST="127.0.0.1"))
+    uri = cfg.uri()
+    assert uri == "postgresql+psycopg2://mlflow%40my-proj.iam@127.0.0.1:5432/mlflow"
+    url = sqlalchemy.make_url(uri)
+    assert url.username == "mlflow@my-proj.iam"
+    assert url.password is None
+    assert cfg.redacted_uri() == uri
+
+
+@pytest.mark.parametrize("given", ["DB_PASSWORD", "DB_PASSWORD_FILE"])
+def test_iam_auth_refuses_a_password(given, capsys):
+    overrides = {"DB_AUTH": "iam", "DB_PASSWORD": None, given: "/run/pw" if given.endswith("FILE") else "s3cret"}
+    with pytest.raises(ep.ConfigError, match=f"DB_AUTH=iam uses no password, but {given} is set"):
+        ep.db_config_from_env(env(**overrides))
+    assert ep.main(["wait"], env(**overrides)) == 2
+    assert "s3cret" not in capsys.readouterr().err
+
+
+def test_unknown_db_auth_is_rejected():
+    with pytest.raises(ep.ConfigError, match="DB_AUTH must be one of password, iam, got 'token'"):
+        ep.db_config_from_env(env(DB_AUTH="token"))
+
+
+def test_iam_auth_connects_without_a_password_argument(monkeypatch):
+    seen = {}
+
+    class FakeConnection:  # a fake: records the connect() keywords, connects nowhere
+        def close(self):
+            pass
+
+    def fake_connect(**kwargs):
+        seen.update(kwargs)
+        return FakeConnection()
+
+    import psycopg2
+    monkeypatch.setattr(psycopg2, "connect", fake_connect)
+    ep.psycopg2_connect(ep.db_config_from_env(env(DB_AUTH="iam", DB_PASSWORD=None)), 5)
+    assert "password" not in seen and seen["user"] == "mlflow"
+    ep.psycopg2_connect(ep.db_config_from_env(env()), 5)
+    assert seen["password"] == "s3cret"
+
+
 def test_redacted_uri_and_repr_never_contain_the_password():
     cfg = ep.db_config_from_env(env(DB_PASSWORD=SPECIAL))
     assert SPECIAL not in cfg.redacted_uri()

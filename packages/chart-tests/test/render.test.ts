@@ -1,5 +1,6 @@
 /** The chart rendered by the real helm binary across the values matrix, asserted on parsed manifests. */
 import { describe, expect, it } from "vitest";
+import { buildChartValues, parseGeneratorInput } from "@mlflow-k8s/values";
 import { BASE_VALUES, find, render, type Manifest } from "../src/helm.ts";
 
 type Container = {
@@ -15,9 +16,24 @@ type Container = {
   readinessProbe?: { httpGet: { path: string } };
   livenessProbe?: { httpGet: { path: string } };
 };
-type PodSpec = { containers: Container[]; securityContext: Record<string, unknown>; volumes?: { name: string; secret?: { secretName: string } }[]; serviceAccountName?: string };
+type PodSpec = {
+  containers: Container[];
+  initContainers?: (Container & { restartPolicy?: string })[];
+  securityContext: Record<string, unknown>;
+  volumes?: { name: string; secret?: { secretName: string }; emptyDir?: Record<string, unknown> }[];
+  serviceAccountName?: string;
+  imagePullSecrets?: { name: string }[];
+  automountServiceAccountToken?: boolean;
+};
 
 const podSpec = (m: Manifest): PodSpec => (m.spec as { template: { spec: PodSpec } }).template.spec;
+/** Every pod the chart runs, as [Kind/name, spec]: workload templates and bare Pods alike. */
+const allPods = (manifests: Manifest[]): [string, PodSpec][] =>
+  manifests.flatMap((m): [string, PodSpec][] => {
+    if (m.kind === "Pod") return [[`Pod/${m.metadata.name}`, m.spec as PodSpec]];
+    if (m.kind === "Deployment" || m.kind === "Job") return [[`${m.kind}/${m.metadata.name}`, podSpec(m)]];
+    return [];
+  });
 const server = (manifests: Manifest[]) => podSpec(find(manifests, "Deployment")).containers[0] as Container;
 const envOf = (c: Container) => Object.fromEntries((c.env ?? []).map((e) => [e.name, e.value ?? e.valueFrom]));
 const with_ = (extra: Record<string, unknown>) => merge(structuredClone(BASE_VALUES) as Record<string, unknown>, extra);
@@ -191,6 +207,149 @@ describe("pod hardening and probes", () => {
   });
 });
 
+describe("one pod shape: the server, the migration Job and the helm test pod", () => {
+  const values = with_({
+    image: { pullSecrets: ["regcred"] },
+    podSecurityContext: { runAsNonRoot: true, runAsUser: 4242, seccompProfile: { type: "RuntimeDefault" } },
+    cloudSqlProxy: { enabled: true, instanceConnectionName: "my-proj:europe-west1:mlflow" },
+  });
+  const pods = allPods(rendered(values));
+
+  it("renders all three", () => {
+    expect(pods.map(([name]) => name).sort()).toEqual(["Deployment/demo-mlflow", "Job/demo-mlflow-migrate", "Pod/demo-mlflow-test"]);
+  });
+
+  it.each(pods)("%s: the pod securityContext, pull Secrets and no API token", (_name, spec) => {
+    expect(spec.securityContext).toMatchObject(values.podSecurityContext as object);
+    expect(spec.imagePullSecrets).toEqual([{ name: "regcred" }]);
+    expect(spec.automountServiceAccountToken).toBe(false);
+  });
+
+  it.each(pods)("%s: every container is restricted and has a writable /tmp", (_name, spec) => {
+    expect(spec.volumes).toEqual(expect.arrayContaining([{ name: "tmp", emptyDir: {} }]));
+    for (const c of [...(spec.initContainers ?? []), ...spec.containers]) {
+      expect(c.securityContext, c.name).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } });
+    }
+    for (const c of spec.containers) expect(c.volumeMounts, c.name).toEqual(expect.arrayContaining([{ name: "tmp", mountPath: "/tmp" }]));
+  });
+});
+
+describe("Cloud SQL Auth Proxy", () => {
+  const INSTANCE = "my-proj:europe-west1:mlflow-pg";
+  const proxyOf = (spec: PodSpec) => (spec.initContainers ?? []).find((c) => c.name === "cloud-sql-proxy");
+  const iam = with_({
+    database: { existingSecret: "", auth: "iam", user: "mlflow@my-proj.iam", host: "" },
+    cloudSqlProxy: { enabled: true, instanceConnectionName: INSTANCE, extraArgs: ["--private-ip"] },
+  });
+
+  it("off by default: no init containers, the database host as given", () => {
+    const manifests = rendered(BASE_VALUES as never);
+    for (const [name, spec] of allPods(manifests)) expect(spec.initContainers, name).toBeUndefined();
+    expect(envOf(server(manifests)).DB_HOST).toBe("10.20.0.3");
+  });
+
+  it("on: a native sidecar (restartPolicy Always) in the server pods and the migration Job, not in the test pod", () => {
+    const manifests = rendered(with_({ database: { host: "" }, cloudSqlProxy: { enabled: true, instanceConnectionName: INSTANCE } }));
+    for (const kind of ["Deployment", "Job"]) {
+      const spec = podSpec(find(manifests, kind));
+      const proxy = proxyOf(spec);
+      expect(proxy, kind).toMatchObject({ restartPolicy: "Always", image: "gcr.io/cloud-sql-connectors/cloud-sql-proxy:2.21.3" });
+      expect(proxy?.args?.at(-1)).toBe(INSTANCE);
+      expect(proxy?.args).toEqual(expect.arrayContaining(["--port=5432", "--health-check", "--http-address=0.0.0.0", "--http-port=9801"]));
+      expect(proxy?.args).not.toContain("--auto-iam-authn");
+      expect(envOf(spec.containers[0] as Container), kind).toMatchObject({ DB_HOST: "127.0.0.1", DB_PORT: "5432" });
+    }
+    expect(proxyOf(find(manifests, "Pod", "-test").spec as PodSpec)).toBeUndefined();
+  });
+
+  it("an explicit database.host and port are kept; the proxy listens on that port", () => {
+    const manifests = rendered(with_({ database: { host: "localhost", port: 6432 }, cloudSqlProxy: { enabled: true, instanceConnectionName: INSTANCE } }));
+    expect(envOf(server(manifests))).toMatchObject({ DB_HOST: "localhost", DB_PORT: "6432" });
+    expect(proxyOf(podSpec(find(manifests, "Deployment")))?.args).toContain("--port=6432");
+  });
+
+  it("IAM database auth: --auto-iam-authn, no password env, no Secret, no checksum", () => {
+    const manifests = rendered(iam);
+    for (const kind of ["Deployment", "Job"]) {
+      const spec = podSpec(find(manifests, kind));
+      expect(proxyOf(spec)?.args).toEqual(expect.arrayContaining(["--auto-iam-authn", "--private-ip"]));
+      const env = envOf(spec.containers[0] as Container);
+      expect(env, kind).toMatchObject({ DB_AUTH: "iam", DB_USER: "mlflow@my-proj.iam" });
+      expect(env, kind).not.toHaveProperty("DB_PASSWORD");
+    }
+    expect(manifests.filter((m) => m.kind === "Secret")).toEqual([]);
+    expect((find(manifests, "Deployment").spec as { template: { metadata: { annotations?: object } } }).template.metadata.annotations ?? {}).not.toHaveProperty("checksum/db-secret");
+  });
+
+  it("image digests pin the server and the proxy images", () => {
+    const d1 = `sha256:${"a".repeat(64)}`;
+    const d2 = `sha256:${"b".repeat(64)}`;
+    const manifests = rendered(with_({ image: { digest: d1 }, cloudSqlProxy: { enabled: true, instanceConnectionName: INSTANCE, image: { digest: d2 } } }));
+    const spec = podSpec(find(manifests, "Deployment"));
+    expect(spec.containers[0]?.image).toMatch(/^ghcr\.io\/mlflow-k8s\/mlflow:3\.\d+\.\d+@sha256:a{64}$/);
+    expect(proxyOf(spec)?.image).toBe(`gcr.io/cloud-sql-connectors/cloud-sql-proxy:2.21.3@${d2}`);
+  });
+});
+
+describe("the README's GKE recipe (values from the generator + the small gke.yaml)", () => {
+  // Mirrors README.md "On GKE with Cloud SQL and GCS", step 5: keep the two in step.
+  const generated = buildChartValues(
+    parseGeneratorInput({
+      gcsUri: "gs://ml-bucket/mlflow",
+      cloudSqlInstance: "my-proj:europe-west1:mlflow-pg",
+      cloudSqlPrivateIp: true,
+      dbAuth: "iam",
+      dbUser: "mlflow@my-proj.iam",
+      dbSslmode: "disable",
+      imageRepository: "europe-west1-docker.pkg.dev/my-proj/repo/mlflow",
+      imageTag: "3.17.2",
+      imageDigest: `sha256:${"a".repeat(64)}`,
+      serviceType: "ClusterIP",
+    }),
+  );
+  const gke = { serviceAccount: { create: false, name: "mlflow" }, networkPolicy: { enabled: true, databaseCidr: "10.20.0.0/24", ingressNamespaces: ["notebooks"] } };
+  const manifests = rendered(merge(structuredClone(generated.values) as Record<string, unknown>, gke));
+
+  it("no password anywhere, the proxy beside the server and the Job, both as the one ServiceAccount", () => {
+    expect(generated.secret).toBeNull();
+    expect(manifests.filter((m) => m.kind === "Secret" || m.kind === "ServiceAccount")).toEqual([]);
+    for (const kind of ["Deployment", "Job"]) {
+      const spec = podSpec(find(manifests, kind));
+      expect(spec.serviceAccountName, kind).toBe("mlflow");
+      expect(spec.initContainers?.[0]?.args, kind).toEqual(expect.arrayContaining(["--auto-iam-authn", "--private-ip", "my-proj:europe-west1:mlflow-pg"]));
+      expect(envOf(spec.containers[0] as Container), kind).toMatchObject({ DB_HOST: "127.0.0.1", DB_AUTH: "iam", DB_SSLMODE: "disable" });
+    }
+  });
+
+  it("the NetworkPolicy lets the pods reach the metadata server and Cloud SQL", () => {
+    const egress = (find(manifests, "NetworkPolicy").spec as { egress: { ports: { port: number }[] }[] }).egress.map((e) => e.ports.map((p) => p.port));
+    expect(egress).toEqual([[53, 53], [3307], [443], [80], [988]]);
+  });
+});
+
+describe("the migration Job's ServiceAccount", () => {
+  it("a chart-created ServiceAccount does not exist at pre-install: the Job runs as a hook copy with the same Workload Identity annotation", () => {
+    const manifests = rendered(with_({ gcs: { gcpServiceAccount: "ml@my-proj.iam.gserviceaccount.com" } }));
+    const job = find(manifests, "Job", "-migrate");
+    expect(podSpec(job).serviceAccountName).toBe("demo-mlflow-migrate");
+    const copy = find(manifests, "ServiceAccount", "-migrate");
+    expect(copy.metadata.annotations).toEqual({
+      "helm.sh/hook": "pre-install,pre-upgrade",
+      "helm.sh/hook-weight": "-10",
+      "helm.sh/hook-delete-policy": "before-hook-creation,hook-succeeded",
+      "iam.gke.io/gcp-service-account": "ml@my-proj.iam.gserviceaccount.com",
+    });
+    expect(Number(copy.metadata.annotations?.["helm.sh/hook-weight"])).toBeLessThan(Number(job.metadata.annotations?.["helm.sh/hook-weight"]));
+  });
+
+  it("a ServiceAccount the user brings already exists: the Job runs as it, and no copy is made", () => {
+    const manifests = rendered(with_({ serviceAccount: { create: false, name: "mlflow-wi" } }));
+    expect(podSpec(find(manifests, "Job", "-migrate")).serviceAccountName).toBe("mlflow-wi");
+    expect(podSpec(find(manifests, "Deployment")).serviceAccountName).toBe("mlflow-wi");
+    expect(manifests.filter((m) => m.kind === "ServiceAccount")).toEqual([]);
+  });
+});
+
 describe("availability and isolation", () => {
   it("renders a PodDisruptionBudget only with more than one replica", () => {
     expect(rendered(BASE_VALUES as never).some((m) => m.kind === "PodDisruptionBudget")).toBe(false);
@@ -224,8 +383,167 @@ describe("availability and isolation", () => {
     expect(np.egress[1]?.to).toEqual([{ ipBlock: { cidr: "10.20.0.3/32" } }]);
   });
 
+  type Egress = { ports: { port: number }[]; to?: { ipBlock: { cidr: string } }[] };
+  const egressOf = (values: Record<string, unknown>) => (find(rendered(values), "NetworkPolicy").spec as { egress: Egress[] }).egress;
+  const METADATA = [
+    { to: [{ ipBlock: { cidr: "169.254.169.254/32" } }], ports: [{ port: 80, protocol: "TCP" }] },
+    { to: [{ ipBlock: { cidr: "169.254.169.252/32" } }], ports: [{ port: 988, protocol: "TCP" }] },
+  ];
+
+  it("NetworkPolicy with Workload Identity: egress to the GKE metadata server (80, and 988 for Dataplane V2), where the tokens come from", () => {
+    expect(egressOf(with_({ networkPolicy: { enabled: true }, gcs: { auth: "workloadIdentity" } }))).toEqual(expect.arrayContaining(METADATA));
+  });
+
+  it("NetworkPolicy with a key file or no credentials: no metadata-server egress", () => {
+    for (const gcs of [{ auth: "keyFile", keyFileSecret: "k" }, { auth: "none" }]) {
+      const cidrs = egressOf(with_({ networkPolicy: { enabled: true }, gcs })).flatMap((e) => (e.to ?? []).map((t) => t.ipBlock.cidr));
+      expect(cidrs.filter((c) => c.startsWith("169.254."))).toEqual([]);
+    }
+  });
+
+  it("NetworkPolicy with the Cloud SQL Auth Proxy: 3307 to the instance's range, 443 for its API, the metadata server; no direct database rule", () => {
+    const egress = egressOf(
+      with_({
+        database: { host: "" },
+        networkPolicy: { enabled: true, allowGcsEgress: false, databaseCidr: "10.30.0.0/24" },
+        gcs: { auth: "keyFile", keyFileSecret: "k" },
+        cloudSqlProxy: { enabled: true, instanceConnectionName: "p-1:europe-west1:pg" },
+      }),
+    );
+    expect(egress.map((e) => e.ports.map((p) => p.port))).toEqual([[53, 53], [3307], [443], [80], [988]]);
+    expect(egress[1]?.to).toEqual([{ ipBlock: { cidr: "10.30.0.0/24" } }]);
+    expect(egress).toEqual(expect.arrayContaining(METADATA));
+  });
+
   it("no NetworkPolicy unless enabled", () => {
     expect(rendered(BASE_VALUES as never).some((m) => m.kind === "NetworkPolicy")).toBe(false);
+  });
+});
+
+describe("production knobs", () => {
+  const deploymentSpec = (m: Manifest[]) => find(m, "Deployment").spec as { replicas?: number; template: { spec: PodSpec & Record<string, unknown> } };
+
+  it("autoscaling: an autoscaling/v2 HPA on the Deployment, which then sets no replicas of its own", () => {
+    const manifests = rendered(with_({ autoscaling: { enabled: true, minReplicas: 2, maxReplicas: 7, targetMemoryUtilizationPercentage: 70 } }));
+    const hpa = find(manifests, "HorizontalPodAutoscaler");
+    expect(hpa.apiVersion).toBe("autoscaling/v2");
+    expect(hpa.spec).toEqual({
+      scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "demo-mlflow" },
+      minReplicas: 2,
+      maxReplicas: 7,
+      metrics: [
+        { type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 80 } } },
+        { type: "Resource", resource: { name: "memory", target: { type: "Utilization", averageUtilization: 70 } } },
+      ],
+    });
+    expect(deploymentSpec(manifests)).not.toHaveProperty("replicas");
+  });
+
+  it("without autoscaling: replicas from replicaCount and no HPA", () => {
+    const manifests = rendered(with_({ replicaCount: 2 }));
+    expect(deploymentSpec(manifests).replicas).toBe(2);
+    expect(manifests.some((m) => m.kind === "HorizontalPodAutoscaler")).toBe(false);
+  });
+
+  it("the PodDisruptionBudget follows the fewest pods that always run: the HPA's minimum when it is on", () => {
+    const kinds = (v: Record<string, unknown>) => rendered(with_(v)).map((m) => m.kind);
+    expect(kinds({ replicaCount: 1, autoscaling: { enabled: true, minReplicas: 2 } })).toContain("PodDisruptionBudget");
+    expect(kinds({ replicaCount: 3, autoscaling: { enabled: true, minReplicas: 1 } })).not.toContain("PodDisruptionBudget");
+  });
+
+  it("metrics: --expose-prometheus into an emptyDir (the root filesystem stays read-only); off by default", () => {
+    const on = rendered(with_({ metrics: { enabled: true } }));
+    const c = server(on);
+    expect(c.args?.slice(c.args.indexOf("--expose-prometheus"), c.args.indexOf("--expose-prometheus") + 2)).toEqual(["--expose-prometheus", "/var/lib/mlflow/prometheus"]);
+    expect(c.volumeMounts).toEqual(expect.arrayContaining([{ name: "prometheus-metrics", mountPath: "/var/lib/mlflow/prometheus" }]));
+    expect(podSpec(find(on, "Deployment")).volumes).toEqual(expect.arrayContaining([{ name: "prometheus-metrics", emptyDir: {} }]));
+    expect(c.securityContext?.readOnlyRootFilesystem).toBe(true);
+    expect(server(rendered(BASE_VALUES as never)).args).not.toContain("--expose-prometheus");
+  });
+
+  it("ServiceMonitor: scrapes /metrics on the Service's http port, selecting that Service; with basic auth, as the admin", () => {
+    const manifests = rendered(with_({ metrics: { enabled: true, serviceMonitor: { enabled: true, labels: { release: "prom" } } }, auth: { enabled: true, existingSecret: "mlflow-admin" } }));
+    const sm = find(manifests, "ServiceMonitor");
+    expect(sm.apiVersion).toBe("monitoring.coreos.com/v1");
+    expect(sm.metadata.labels?.release).toBe("prom");
+    const spec = sm.spec as { selector: { matchLabels: Record<string, string> }; endpoints: Record<string, unknown>[] };
+    const svc = find(manifests, "Service");
+    for (const [k, v] of Object.entries(spec.selector.matchLabels)) expect(svc.metadata.labels?.[k], k).toBe(v);
+    expect((svc.spec as { ports: { name: string }[] }).ports.map((p) => p.name)).toContain("http");
+    expect(spec.endpoints).toEqual([
+      {
+        port: "http",
+        path: "/metrics",
+        interval: "30s",
+        basicAuth: { username: { name: "mlflow-admin", key: "username" }, password: { name: "mlflow-admin", key: "password" } },
+      },
+    ]);
+  });
+
+  it("initContainers run after the Cloud SQL Auth Proxy; extraContainers run beside the server", () => {
+    const spec = podSpec(
+      find(
+        rendered(
+          with_({
+            cloudSqlProxy: { enabled: true, instanceConnectionName: "my-proj:europe-west1:pg" },
+            initContainers: [{ name: "warmup", image: "busybox:1.36" }],
+            extraContainers: [{ name: "shipper", image: "busybox:1.36" }],
+          }),
+        ),
+        "Deployment",
+      ),
+    );
+    expect((spec.initContainers ?? []).map((c) => c.name)).toEqual(["cloud-sql-proxy", "warmup"]);
+    expect(spec.containers.map((c) => c.name)).toEqual(["mlflow", "shipper"]);
+  });
+
+  it("extraVolumes, extraVolumeMounts and extraEnvFrom reach the server and the migration Job, not the test pod", () => {
+    const manifests = rendered(
+      with_({
+        extraVolumes: [{ name: "ca", configMap: { name: "db-ca" } }],
+        extraVolumeMounts: [{ name: "ca", mountPath: "/etc/db-ca", readOnly: true }],
+        extraEnvFrom: [{ secretRef: { name: "mlflow-extra" } }],
+      }),
+    );
+    for (const kind of ["Deployment", "Job"]) {
+      const spec = podSpec(find(manifests, kind));
+      const c = spec.containers[0] as Container & { envFrom?: unknown };
+      expect(spec.volumes, kind).toEqual(expect.arrayContaining([{ name: "ca", configMap: { name: "db-ca" } }]));
+      expect(c.volumeMounts, kind).toEqual(expect.arrayContaining([{ name: "ca", mountPath: "/etc/db-ca", readOnly: true }]));
+      expect(c.envFrom, kind).toEqual([{ secretRef: { name: "mlflow-extra" } }]);
+    }
+    const testPod = find(manifests, "Pod", "-test").spec as PodSpec;
+    expect(testPod.volumes?.map((v) => v.name)).toEqual(["tmp"]);
+  });
+
+  it("priorityClassName and topologySpreadConstraints; a constraint without labelSelector selects the server pods", () => {
+    const own = { matchLabels: { team: "ml" } };
+    const spec = deploymentSpec(
+      rendered(
+        with_({
+          priorityClassName: "mlflow-high",
+          topologySpreadConstraints: [
+            { maxSkew: 1, topologyKey: "topology.kubernetes.io/zone", whenUnsatisfiable: "ScheduleAnyway" },
+            { maxSkew: 2, topologyKey: "kubernetes.io/hostname", whenUnsatisfiable: "DoNotSchedule", labelSelector: own },
+          ],
+        }),
+      ),
+    ).template.spec;
+    expect(spec.priorityClassName).toBe("mlflow-high");
+    const tsc = spec.topologySpreadConstraints as { labelSelector: unknown }[];
+    expect(tsc[0]?.labelSelector).toEqual({ matchLabels: { "app.kubernetes.io/name": "mlflow", "app.kubernetes.io/instance": "demo", "app.kubernetes.io/component": "server" } });
+    expect(tsc[1]?.labelSelector).toEqual(own);
+  });
+
+  it("none of the knobs renders anything by default", () => {
+    const manifests = rendered(BASE_VALUES as never);
+    const spec = deploymentSpec(manifests).template.spec;
+    expect(manifests.map((m) => m.kind)).not.toEqual(expect.arrayContaining(["HorizontalPodAutoscaler"]));
+    expect(manifests.some((m) => m.kind === "ServiceMonitor")).toBe(false);
+    expect(spec).not.toHaveProperty("priorityClassName");
+    expect(spec).not.toHaveProperty("topologySpreadConstraints");
+    expect(spec.containers.map((c) => c.name)).toEqual(["mlflow"]);
+    expect(spec.containers[0]).not.toHaveProperty("envFrom");
   });
 });
 

@@ -4,6 +4,7 @@ import { buildChartValues, parseGeneratorInput, validateChartValues } from "@mlf
 import { BASE_VALUES, lint, render } from "../src/helm.ts";
 
 const withValues = (patch: Record<string, unknown>) => ({ ...structuredClone(BASE_VALUES), ...patch });
+const PROXY = { enabled: true, instanceConnectionName: "my-proj:europe-west1:mlflow" };
 
 // Each case: values Helm must reject, and the fragment of Helm's message that names the problem.
 const BAD: [string, Record<string, unknown>, RegExp][] = [
@@ -18,6 +19,14 @@ const BAD: [string, Record<string, unknown>, RegExp][] = [
   ["zero replicas", { replicaCount: 0 }, /\/replicaCount/],
   ["an invalid sslmode", { database: { ...BASE_VALUES.database, sslmode: "on" } }, /\/database\/sslmode/],
   ["a bad resource quantity", { resources: { requests: { memory: "lots" } } }, /\/resources\/requests\/memory/],
+  ["an image digest that is not sha256:<64 hex>", { image: { digest: "sha256:abc123" } }, /\/image\/digest/],
+  ["a proxy image digest that is not sha256:<64 hex>", { cloudSqlProxy: { image: { digest: `md5:${"a".repeat(64)}` } } }, /\/cloudSqlProxy\/image\/digest/],
+  ["a malformed instance connection name", { cloudSqlProxy: { enabled: true, instanceConnectionName: "my-proj/mlflow" } }, /\/cloudSqlProxy\/instanceConnectionName/],
+  ["an unknown database.auth", { database: { ...BASE_VALUES.database, auth: "token" } }, /\/database\/auth/],
+  ["autoscaling to zero pods", { autoscaling: { enabled: true, maxReplicas: 0 } }, /\/autoscaling\/maxReplicas/],
+  ["a scrape interval without a unit", { metrics: { serviceMonitor: { interval: "30" } } }, /\/metrics\/serviceMonitor\/interval/],
+  ["a priorityClassName that is not a Kubernetes name", { priorityClassName: "High Priority" }, /\/priorityClassName/],
+  ["extraContainers given as a map", { extraContainers: { shipper: { image: "x" } } }, /\/extraContainers/],
 ];
 
 describe("values.schema.json enforced by helm", () => {
@@ -42,6 +51,13 @@ describe("values.schema.json enforced by helm", () => {
     ["auth without its Secret", { auth: { enabled: true } }, /auth\.existingSecret is empty/],
     ["TLS without its Secret", { ingress: { enabled: true, host: "ml.example.com", tls: { enabled: true } } }, /ingress\.tls\.secretName is empty/],
     ["a nodePort on a ClusterIP Service", { service: { type: "ClusterIP", nodePort: 30080 } }, /service\.nodePort is set but service\.type is ClusterIP/],
+    ["the proxy without an instance connection name", { cloudSqlProxy: { enabled: true } }, /cloudSqlProxy\.instanceConnectionName is empty/],
+    ["IAM auth with a password", { database: { auth: "iam", password: "pw" }, cloudSqlProxy: PROXY }, /database\.auth is iam, which uses no password/],
+    ["IAM auth with an existing password Secret", { database: { auth: "iam", existingSecret: "db" }, cloudSqlProxy: PROXY }, /database\.auth is iam, which uses no password/],
+    ["autoscaling with minReplicas > maxReplicas", { autoscaling: { enabled: true, minReplicas: 5, maxReplicas: 3 } }, /autoscaling\.minReplicas \(5\) is greater than autoscaling\.maxReplicas \(3\)/],
+    ["autoscaling without a target", { autoscaling: { enabled: true, targetCPUUtilizationPercentage: null } }, /autoscaling\.enabled is true but no target is set/],
+    ["a ServiceMonitor without metrics", { metrics: { serviceMonitor: { enabled: true } } }, /metrics\.serviceMonitor\.enabled is true but metrics\.enabled is false/],
+    ["IAM auth without the proxy", { database: { host: "db", auth: "iam" } }, /database\.auth is iam but cloudSqlProxy\.enabled is false/],
   ])("fails with a sentence naming what to set when %s", (_name, patch, message) => {
     const r = render(withValues(patch));
     expect(r.ok).toBe(false);
@@ -56,6 +72,8 @@ describe("values.schema.json enforced by helm", () => {
       { gcsUri: "gs://abc/x", dbHost: "::1", nodePort: 32767, gcsEmulatorHost: "http://127.0.0.1:4443", replicas: 3, memoryLimit: "2Gi", allowedHosts: ["mlflow.corp"] },
       { gcsUri: "gs://abc/x", dbHost: "db", serviceType: "LoadBalancer", gcsAuth: "keyFile", gcsKeySecret: "gcs-key", imageRepository: "reg/mlflow", imageTag: "t1" },
       { gcsUri: "gs://abc/x", dbHost: "db", gcsAuth: "workloadIdentity", gcpServiceAccount: "ml@proj-1.iam.gserviceaccount.com" },
+      { gcsUri: "gs://abc/x", cloudSqlInstance: "proj-1:europe-west1:pg", dbAuth: "iam", dbUser: "ml@proj-1.iam", cloudSqlPrivateIp: true, imageDigest: `sha256:${"0".repeat(64)}` },
+      { gcsUri: "gs://abc/x", cloudSqlInstance: "proj-1:europe-west1:pg", passwordFrom: "secret:pg" },
     ];
     for (const input of inputs) {
       const { values } = buildChartValues(parseGeneratorInput(input));

@@ -1,13 +1,16 @@
 import { describe, expect, it } from "vitest";
-import { selectProvider } from "../src/select.ts";
+import { selectProvider, type ProviderOptions } from "../src/select.ts";
 import type { ClusterProvider, ProviderName } from "../src/provider.ts";
 
+/** A fake provider factory: each provider is available or not as told, and records being asked. */
 function fake(available: Partial<Record<ProviderName, boolean>>) {
   const asked: ProviderName[] = [];
-  const factory = (name: ProviderName): ClusterProvider => ({
+  const options: ProviderOptions[] = [];
+  const factory = (name: ProviderName, opts: ProviderOptions): ClusterProvider => ({
     name,
     available: async () => {
       asked.push(name);
+      options.push(opts);
       return available[name] ? { ok: true } : { ok: false, reason: `${name} missing` };
     },
     toolVersions: async () => ({}),
@@ -15,7 +18,7 @@ function fake(available: Partial<Record<ProviderName, boolean>>) {
     loadImage: async (ref: string) => ref,
     down: async () => {},
   });
-  return { factory, asked };
+  return { factory, asked, options };
 }
 
 describe("selectProvider", () => {
@@ -33,13 +36,26 @@ describe("selectProvider", () => {
     await expect(selectProvider("k3d", fake({}).factory)).rejects.toThrow(/kind, minikube, existing, local/);
   });
 
-  it("prefers kind, then minikube, then an existing cluster, then local", async () => {
+  it("prefers kind, then minikube, then local", async () => {
     expect((await selectProvider(undefined, fake({ kind: true, minikube: true, existing: true, local: true }).factory)).name).toBe("kind");
     expect((await selectProvider(undefined, fake({ minikube: true, existing: true, local: true }).factory)).name).toBe("minikube");
-    expect((await selectProvider(undefined, fake({ existing: true, local: true }).factory)).name).toBe("existing");
-    const f = fake({ local: true });
+    const f = fake({ existing: true, local: true });
     expect((await selectProvider(undefined, f.factory)).name).toBe("local");
-    expect(f.asked).toEqual(["kind", "minikube", "existing", "local"]);
+    expect(f.asked).toEqual(["kind", "minikube", "local"]);
+  });
+
+  it("never auto-selects existing, even when it is the only provider available (it may be production)", async () => {
+    const f = fake({ existing: true });
+    await expect(selectProvider(undefined, f.factory)).rejects.toThrow(/no cluster provider is available \(existing is only used when named, with --context\)/);
+    expect(f.asked).not.toContain("existing");
+  });
+
+  it("uses existing only when named with an explicit context, and hands the context over", async () => {
+    const f = fake({ existing: true });
+    await expect(selectProvider("existing", f.factory)).rejects.toThrow(/"existing" needs an explicit kubeconfig context \(--context <name>\)/);
+    expect(f.asked).toEqual([]);
+    expect((await selectProvider("existing", f.factory, { context: "kind-mlflow" })).name).toBe("existing");
+    expect(f.options).toEqual([{ context: "kind-mlflow" }]);
   });
 
   it("lists every provider's reason when none is available", async () => {

@@ -8,7 +8,7 @@
  * every object is strict, so unknown keys are rejected by both zod and Helm.
  */
 import { z } from "zod";
-import { gsUri, host, k8sName, nodePort, port, quantity, secretKey } from "./validators.ts";
+import { digest, gsUri, host, instanceConnectionName, k8sName, nodePort, port, quantity, secretKey } from "./validators.ts";
 
 /** Objects with defaults for every field: `prefault({})` runs the inner defaults. */
 const section = <T extends z.ZodRawShape>(description: string, shape: T) =>
@@ -18,6 +18,9 @@ const stringMap = (description: string) => z.record(z.string(), z.string()).defa
 /** Free-form Kubernetes objects (affinity, tolerations...) that Kubernetes itself validates. */
 const passthrough = (description: string, fallback: Record<string, unknown>) =>
   z.record(z.string(), z.unknown()).default(fallback).describe(description);
+
+/** Lists of Kubernetes objects (containers, volumes...) passed through as written; Kubernetes validates them. */
+const objectList = (description: string) => z.array(z.record(z.string(), z.unknown())).default([]).describe(description);
 
 const resourceList = z
   .object({
@@ -39,6 +42,7 @@ export const SSL_MODES = ["disable", "allow", "prefer", "require", "verify-ca", 
 export const SERVICE_TYPES = ["NodePort", "ClusterIP", "LoadBalancer"] as const;
 export const GCS_AUTH_MODES = ["workloadIdentity", "keyFile", "none"] as const;
 export const PULL_POLICIES = ["IfNotPresent", "Always", "Never"] as const;
+export const DB_AUTH_MODES = ["password", "iam"] as const;
 
 export const chartValuesSchema = z
   .object({
@@ -48,11 +52,46 @@ export const chartValuesSchema = z
     image: section("The MLflow server image (built from images/mlflow in this repository)", {
       repository: z.string().min(1).default("ghcr.io/mlflow-k8s/mlflow").describe("Image repository"),
       tag: z.string().default("").describe("Image tag; empty means the chart's appVersion (the pinned MLflow version)"),
+      digest: digest().default("").describe("Image digest (sha256:...); when set the image is pulled by digest, the tag stays for readers"),
       pullPolicy: z.enum(PULL_POLICIES).default("IfNotPresent").describe("When the kubelet pulls the image"),
       pullSecrets: z.array(k8sName()).default([]).describe("Names of docker-registry Secrets used to pull the image"),
     }),
 
-    replicaCount: z.int().min(1).max(50).default(1).describe("Number of MLflow server pods"),
+    replicaCount: z.int().min(1).max(50).default(1).describe("Number of MLflow server pods (ignored with autoscaling.enabled)"),
+
+    autoscaling: section("A HorizontalPodAutoscaler (autoscaling/v2) for the server; the Deployment then leaves replicas to it", {
+      enabled: z.boolean().default(false).describe("Render the HorizontalPodAutoscaler"),
+      minReplicas: z.int().min(1).max(50).default(2).describe("Fewest server pods (a PodDisruptionBudget is rendered when this is above 1)"),
+      maxReplicas: z.int().min(1).max(50).default(5).describe("Most server pods; at least minReplicas"),
+      targetCPUUtilizationPercentage: z
+        .int()
+        .min(1)
+        .max(1000)
+        .nullable()
+        .default(80)
+        .describe("Average CPU use, in percent of resources.requests.cpu, to scale at; null for none"),
+      targetMemoryUtilizationPercentage: z
+        .int()
+        .min(1)
+        .max(1000)
+        .nullable()
+        .default(null)
+        .describe("Average memory use, in percent of resources.requests.memory, to scale at; null for none"),
+      behavior: passthrough("The HPA's scaleUp/scaleDown behavior, as Kubernetes takes it", {}),
+    }),
+
+    metrics: section("Prometheus metrics: MLflow's request series on GET /metrics of the server port (`--expose-prometheus`)", {
+      enabled: z.boolean().default(false).describe("Expose /metrics; the multiprocess files go to an emptyDir, as the root filesystem is read-only"),
+      serviceMonitor: section("A prometheus-operator ServiceMonitor (monitoring.coreos.com/v1) for /metrics", {
+        enabled: z.boolean().default(false).describe("Render the ServiceMonitor (needs metrics.enabled and the prometheus-operator CRDs); with auth.enabled it scrapes as the admin from auth.existingSecret"),
+        interval: z
+          .string()
+          .regex(/^[0-9]+(?:ms|s|m|h)$/, { error: "must be a duration such as 30s or 1m" })
+          .default("30s")
+          .describe("Scrape interval"),
+        labels: stringMap("Extra labels on the ServiceMonitor (e.g. the release label your Prometheus selects)"),
+      }),
+    }),
 
     server: section("How `mlflow server` runs", {
       workers: z.int().min(1).max(64).default(2).describe("Server worker processes per pod (`--workers`)"),
@@ -80,11 +119,20 @@ export const chartValuesSchema = z
     }),
 
     database: section("PostgreSQL backend store (e.g. Cloud SQL). The password only ever comes from a Secret", {
-      host: z.union([z.literal(""), host()]).default("").describe("Database host name or IP (required), e.g. 10.20.0.3 or 127.0.0.1 with the Cloud SQL Auth Proxy"),
+      host: z
+        .union([z.literal(""), host()])
+        .default("")
+        .describe("Database host name or IP, e.g. 10.20.0.3 (required, except with cloudSqlProxy.enabled, where empty means 127.0.0.1: the proxy in the same pod)"),
       port: port().default(5432).describe("Database port"),
       name: z.string().min(1).max(63).default("mlflow").describe("Database name"),
       user: z.string().min(1).max(63).default("mlflow").describe("Database user"),
-      sslmode: z.enum(SSL_MODES).default("prefer").describe("libpq sslmode"),
+      sslmode: z.enum(SSL_MODES).default("prefer").describe("libpq sslmode (with the Cloud SQL Auth Proxy the proxy encrypts; disable is fine on its loopback hop)"),
+      auth: z
+        .enum(DB_AUTH_MODES)
+        .default("password")
+        .describe(
+          "password: the password comes from a Secret; iam: Cloud SQL IAM database authentication, no password anywhere (needs cloudSqlProxy.enabled, which then runs with --auto-iam-authn; database.user is the IAM user, e.g. mlflow@my-project.iam)",
+        ),
       password: z
         .string()
         .default("")
@@ -137,6 +185,28 @@ export const chartValuesSchema = z
         .describe("STORAGE_EMULATOR_HOST for a GCS emulator (tests only), e.g. http://10.0.0.5:4443"),
     }),
 
+    cloudSqlProxy: section("The Cloud SQL Auth Proxy as a native sidecar (an init container with restartPolicy Always) of the server pods and the migration Job", {
+      enabled: z.boolean().default(false).describe("Run the proxy; the server then connects to it on 127.0.0.1:database.port"),
+      instanceConnectionName: z
+        .union([z.literal(""), instanceConnectionName()])
+        .default("")
+        .describe("The instance to connect to, <project>:<region>:<instance> (required when enabled)"),
+      image: section("The proxy image", {
+        repository: z.string().min(1).default("gcr.io/cloud-sql-connectors/cloud-sql-proxy").describe("Image repository"),
+        tag: z.string().min(1).default("2.21.3").describe("Image tag"),
+        digest: digest().default("").describe("Image digest (sha256:...); when set the image is pulled by digest"),
+      }),
+      httpPort: port().default(9801).describe("Port of the proxy's health endpoints (--http-port); its startup probe holds the server back until the proxy is ready"),
+      extraArgs: z
+        .array(z.string().min(1))
+        .default([])
+        .describe("Extra proxy flags, e.g. --private-ip or --psc (--auto-iam-authn is added by database.auth iam)"),
+      resources: section("Container resources of the proxy", {
+        requests: resourceList.default({ cpu: "50m", memory: "64Mi" }).describe("Requests"),
+        limits: resourceList.default({ memory: "256Mi" }).describe("Limits"),
+      }),
+    }),
+
     serviceAccount: section("The pod's Kubernetes ServiceAccount", {
       create: z.boolean().default(true).describe("Create a ServiceAccount for the server"),
       name: z.union([z.literal(""), k8sName()]).default("").describe("Name to create or use; empty means the release's full name"),
@@ -186,6 +256,14 @@ export const chartValuesSchema = z
       capabilities: { drop: ["ALL"] },
     }),
 
+    extraEnvFrom: objectList("envFrom entries (configMapRef / secretRef) for the server and migration containers"),
+    extraVolumes: objectList("Extra volumes of the server pods and the migration Job"),
+    extraVolumeMounts: objectList("Extra volumeMounts of the server and migration containers (the volumes come from extraVolumes)"),
+    initContainers: objectList("Extra init containers of the server pods, run after the Cloud SQL Auth Proxy starts"),
+    extraContainers: objectList("Extra containers (sidecars) of the server pods"),
+    priorityClassName: z.union([z.literal(""), k8sName()]).default("").describe("PriorityClass of the server pods"),
+    topologySpreadConstraints: objectList("Topology spread constraints of the server pods; a constraint without labelSelector gets the server pods' labels"),
+
     podAnnotations: stringMap("Extra annotations on the pods"),
     podLabels: stringMap("Extra labels on the pods"),
     nodeSelector: stringMap("Node selector for the pods"),
@@ -197,7 +275,7 @@ export const chartValuesSchema = z
       maxUnavailable: z.int().min(1).max(49).default(1).describe("Pods a voluntary disruption (node drain) may take down at once"),
     }),
 
-    networkPolicy: section("An optional NetworkPolicy for the server pods", {
+    networkPolicy: section("An optional NetworkPolicy for the server pods. With gcs.auth workloadIdentity or cloudSqlProxy it also allows the GKE metadata server (169.254.169.254:80, and 169.254.169.252:988 on Dataplane V2)", {
       enabled: z.boolean().default(false).describe("Render the NetworkPolicy"),
       ingressNamespaces: z
         .array(k8sName())
@@ -211,8 +289,13 @@ export const chartValuesSchema = z
         .string()
         .regex(/^$|^[0-9a-fA-F.:]+\/[0-9]{1,3}$/, { error: "must be a CIDR such as 10.20.0.0/24" })
         .default("")
-        .describe("Where the database is, for egress; empty: database.host as a /32 when it is an IPv4 address, else any address on database.port"),
-      allowGcsEgress: z.boolean().default(true).describe("Allow egress on 443 to any address (Google Cloud Storage has no fixed range)"),
+        .describe(
+          "Where the database is, for egress; empty: database.host as a /32 when it is an IPv4 address, else any address on database.port. With cloudSqlProxy: the instance's range for port 3307, empty meaning any address",
+        ),
+      allowGcsEgress: z
+        .boolean()
+        .default(true)
+        .describe("Allow egress on 443 to any address (Google Cloud Storage has no fixed range); always allowed with cloudSqlProxy, whose Cloud SQL Admin API is on 443 too"),
     }),
 
     migrations: section("The `mlflow db upgrade` Job run before install and upgrade", {

@@ -44,6 +44,7 @@ export async function main(argv: string[]): Promise<number> {
     const files: OutputFile[] = [];
     const secretOut = opts.secretOut as string | undefined;
     if (secretOut) {
+      if (!secret) throw new ValuesError([{ field: "secretOut", hint: "--secret-out", message: "cannot be used with --db-auth iam: IAM database authentication uses no password" }]);
       if (!secret.create) {
         throw new ValuesError([{ field: "secretOut", hint: "--secret-out", message: `cannot be used with --password-from secret:…; the Secret ${secret.name} already exists` }]);
       }
@@ -62,7 +63,7 @@ export async function main(argv: string[]): Promise<number> {
     writeAllOrNothing(files, { force: Boolean(opts.force) });
     if (out === "-") process.stdout.write(valuesText);
     for (const file of files) process.stderr.write(`wrote ${file.path}\n`);
-    if (secret.create && !secretOut) {
+    if (secret?.create && !secretOut) {
       process.stderr.write(
         `The values refer to Secret ${secret.name} (key ${secret.key}). Create it before helm install, e.g. with --secret-out, ` +
           `or: kubectl create secret generic ${secret.name} --from-file=${secret.key}=<file holding only the password>\n`,

@@ -8,9 +8,9 @@
  */
 import { z } from "zod";
 import YAML from "yaml";
-import { chartValuesSchema, GCS_AUTH_MODES, PULL_POLICIES, SERVICE_TYPES, SSL_MODES, type ChartValues, type ChartValuesInput } from "./chart-values.ts";
-import { problemsFromZod, ValuesError, type Problem } from "./errors.ts";
-import { gsUri, host, k8sName, nodePort, port, quantity } from "./validators.ts";
+import { chartValuesSchema, DB_AUTH_MODES, GCS_AUTH_MODES, PULL_POLICIES, SERVICE_TYPES, SSL_MODES, type ChartValues, type ChartValuesInput } from "./chart-values.ts";
+import { problemsFromZod, REDACTED, show, ValuesError, type Problem } from "./errors.ts";
+import { digest, gsUri, host, instanceConnectionName, k8sName, nodePort, port, quantity } from "./validators.ts";
 
 export interface InputField {
   /** Key in a config file (camelCase). */
@@ -35,11 +35,14 @@ const f = (key: string, kind: InputField["kind"], description: string): InputFie
 export const INPUT_FIELDS: readonly InputField[] = [
   f("gcsUri", "string", "GCS location for artifacts, gs://<bucket>[/<path>] (required)"),
   f("directArtifacts", "boolean", "Clients write artifacts to GCS themselves instead of through the server"),
-  f("dbHost", "string", "PostgreSQL host name or IP (required)"),
+  f("dbHost", "string", "PostgreSQL host name or IP (required unless --cloud-sql-instance is given)"),
   f("dbPort", "int", "PostgreSQL port (default 5432)"),
   f("dbName", "string", "Database name (default mlflow)"),
   f("dbUser", "string", "Database user (default mlflow)"),
   f("dbSslmode", "string", `libpq sslmode: ${SSL_MODES.join(", ")} (default prefer)`),
+  f("dbAuth", "string", `Database login: ${DB_AUTH_MODES.join(", ")} (default password; iam needs --cloud-sql-instance and takes no password)`),
+  f("cloudSqlInstance", "string", "Cloud SQL instance connection name <project>:<region>:<instance>: runs the Cloud SQL Auth Proxy beside the server"),
+  f("cloudSqlPrivateIp", "boolean", "The proxy connects to the instance's private IP (--private-ip)"),
   f("passwordFrom", "string", "Where the DB password comes from: prompt, stdin, env:<VAR>, or secret:<name>[:<key>] for an existing Secret"),
   f("release", "string", "Helm release name, used to name the generated Secret (default mlflow)"),
   f("namespace", "string", "Namespace written into the generated Secret (default: none, kubectl -n decides)"),
@@ -50,6 +53,7 @@ export const INPUT_FIELDS: readonly InputField[] = [
   f("workers", "int", "Server worker processes per pod (default 2)"),
   f("imageRepository", "string", "Server image repository"),
   f("imageTag", "string", "Server image tag (default: the chart's appVersion)"),
+  f("imageDigest", "string", "Server image digest, sha256:<64 hex>: pull by digest"),
   f("imagePullPolicy", "string", `Image pull policy: ${PULL_POLICIES.join(", ")}`),
   f("cpuRequest", "string", "CPU request, e.g. 250m"),
   f("memoryRequest", "string", "Memory request, e.g. 512Mi"),
@@ -74,11 +78,14 @@ export const generatorInputSchema = z
   .object({
     gcsUri: gsUri(),
     directArtifacts: z.boolean().default(false),
-    dbHost: host(),
+    dbHost: host().optional(),
     dbPort: port().default(5432),
     dbName: z.string().trim().min(1, { error: "must not be empty" }).max(63).default("mlflow"),
     dbUser: z.string().trim().min(1, { error: "must not be empty" }).max(63).default("mlflow"),
     dbSslmode: z.enum(SSL_MODES).default("prefer"),
+    dbAuth: z.enum(DB_AUTH_MODES).default("password"),
+    cloudSqlInstance: instanceConnectionName().optional(),
+    cloudSqlPrivateIp: z.boolean().default(false),
     passwordFrom: z
       .string()
       .regex(PASSWORD_FROM, { error: "must be prompt, stdin, env:<VAR> or secret:<name>[:<key>]" })
@@ -92,6 +99,7 @@ export const generatorInputSchema = z
     workers: z.int().min(1).max(64).optional(),
     imageRepository: z.string().min(1).optional(),
     imageTag: z.string().min(1).optional(),
+    imageDigest: digest().optional(),
     imagePullPolicy: z.enum(PULL_POLICIES).optional(),
     cpuRequest: quantity().optional(),
     memoryRequest: quantity().optional(),
@@ -106,6 +114,18 @@ export const generatorInputSchema = z
   .superRefine((v, ctx) => {
     if (v.nodePort !== undefined && v.serviceType === "ClusterIP") {
       ctx.addIssue({ code: "custom", path: ["nodePort"], message: "cannot be set with serviceType ClusterIP; use NodePort or LoadBalancer" });
+    }
+    if (!v.dbHost && !v.cloudSqlInstance) {
+      ctx.addIssue({ code: "custom", path: ["dbHost"], message: "is required: the PostgreSQL host name or IP (or give cloudSqlInstance to connect through the Cloud SQL Auth Proxy)" });
+    }
+    if (v.dbAuth === "iam" && !v.cloudSqlInstance) {
+      ctx.addIssue({ code: "custom", path: ["dbAuth"], message: "iam needs cloudSqlInstance: IAM database login goes through the Cloud SQL Auth Proxy" });
+    }
+    if (v.dbAuth === "iam" && v.passwordFrom) {
+      ctx.addIssue({ code: "custom", path: ["passwordFrom"], message: "cannot be used with dbAuth iam: IAM database authentication uses no password" });
+    }
+    if (v.cloudSqlPrivateIp && !v.cloudSqlInstance) {
+      ctx.addIssue({ code: "custom", path: ["cloudSqlPrivateIp"], message: "needs cloudSqlInstance: it is a flag of the Cloud SQL Auth Proxy" });
     }
     if (v.gcsAuth === "keyFile" && !v.gcsKeySecret) {
       ctx.addIssue({ code: "custom", path: ["gcsKeySecret"], message: "is required with gcsAuth keyFile: name the Secret holding the JSON key" });
@@ -155,8 +175,8 @@ export function checkPassword(password: string, source: string): void {
 export interface GeneratedValues {
   /** Chart values: never contain the password. */
   values: ChartValuesInput;
-  /** The Secret the values refer to. `create` is false when it already exists in the cluster. */
-  secret: { name: string; key: string; create: boolean };
+  /** The Secret the values refer to. `create` is false when it already exists in the cluster; null with IAM auth (no password). */
+  secret: { name: string; key: string; create: boolean } | null;
 }
 
 export const DB_SECRET_KEY = "password";
@@ -165,26 +185,32 @@ export const DB_SECRET_KEY = "password";
 export function buildChartValues(input: GeneratorInput): GeneratedValues {
   const source = input.passwordFrom ? parsePasswordSource(input.passwordFrom) : undefined;
   const secret =
-    source?.kind === "secret"
-      ? { name: source.name, key: source.key, create: false }
-      : { name: `${input.release}-mlflow-db`, key: DB_SECRET_KEY, create: true };
+    input.dbAuth === "iam"
+      ? null
+      : source?.kind === "secret"
+        ? { name: source.name, key: source.key, create: false }
+        : { name: `${input.release}-mlflow-db`, key: DB_SECRET_KEY, create: true };
 
   const defined = <T extends object>(o: T): Partial<T> =>
     Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 
   const values: ChartValuesInput = {
     ...(input.replicas !== undefined ? { replicaCount: input.replicas } : {}),
-    image: defined({ repository: input.imageRepository, tag: input.imageTag, pullPolicy: input.imagePullPolicy }),
+    image: defined({ repository: input.imageRepository, tag: input.imageTag, digest: input.imageDigest, pullPolicy: input.imagePullPolicy }),
     server: defined({ workers: input.workers, allowedHosts: input.allowedHosts.length ? input.allowedHosts : undefined }),
-    database: {
+    database: defined({
       host: input.dbHost,
       port: input.dbPort,
       name: input.dbName,
       user: input.dbUser,
       sslmode: input.dbSslmode,
-      existingSecret: secret.name,
-      existingSecretKey: secret.key,
-    },
+      auth: input.dbAuth === "iam" ? input.dbAuth : undefined,
+      existingSecret: secret?.name,
+      existingSecretKey: secret?.key,
+    }),
+    ...(input.cloudSqlInstance
+      ? { cloudSqlProxy: { enabled: true, instanceConnectionName: input.cloudSqlInstance, ...(input.cloudSqlPrivateIp ? { extraArgs: ["--private-ip"] } : {}) } }
+      : {}),
     artifacts: { destination: input.gcsUri, proxied: !input.directArtifacts },
     gcs: defined({
       auth: input.gcsAuth ?? (input.gcsEmulatorHost ? "none" : undefined),
@@ -234,18 +260,43 @@ export function validateChartValues(values: unknown): ChartValues {
   }
   const v = result.data;
   const problems: Problem[] = [];
-  if (!v.database.host) problems.push({ field: "database.host", message: "is required: the PostgreSQL host name or IP" });
-  if (!v.artifacts.destination) problems.push({ field: "artifacts.destination", message: "is required: a GCS URI such as gs://my-bucket/mlflow" });
-  if (!v.database.existingSecret && !v.database.password) {
-    problems.push({ field: "database.existingSecret", message: "is required when database.password is empty: name the Secret holding the password" });
+  if (!v.database.host && !v.cloudSqlProxy.enabled) {
+    problems.push({ field: "database.host", message: "is required: the PostgreSQL host name or IP (or enable cloudSqlProxy, which serves it on 127.0.0.1)" });
   }
-  if (!v.database.existingSecret && v.database.password && !v.database.password.trim()) {
-    problems.push({ field: "database.password", got: "<redacted: only whitespace>", message: "is only whitespace: give the real password" });
+  if (!v.artifacts.destination) problems.push({ field: "artifacts.destination", message: "is required: a GCS URI such as gs://my-bucket/mlflow" });
+  if (v.cloudSqlProxy.enabled && !v.cloudSqlProxy.instanceConnectionName) {
+    problems.push({ field: "cloudSqlProxy.instanceConnectionName", message: "is required when cloudSqlProxy.enabled is true: <project>:<region>:<instance>" });
+  }
+  if (v.database.auth === "iam") {
+    if (v.database.password) problems.push({ field: "database.password", got: REDACTED, message: "must be empty with database.auth iam: IAM database authentication uses no password" });
+    if (v.database.existingSecret) {
+      problems.push({ field: "database.existingSecret", got: show(v.database.existingSecret), message: "must be empty with database.auth iam: IAM database authentication uses no password" });
+    }
+    if (!v.cloudSqlProxy.enabled) {
+      problems.push({ field: "database.auth", got: show("iam"), message: "needs cloudSqlProxy.enabled: IAM database login goes through the Cloud SQL Auth Proxy (--auto-iam-authn)" });
+    }
+  } else {
+    if (!v.database.existingSecret && !v.database.password) {
+      problems.push({ field: "database.existingSecret", message: "is required when database.password is empty: name the Secret holding the password (or use database.auth iam)" });
+    }
+    if (!v.database.existingSecret && v.database.password && !v.database.password.trim()) {
+      problems.push({ field: "database.password", got: "<redacted: only whitespace>", message: "is only whitespace: give the real password" });
+    }
   }
   if (v.gcs.auth === "keyFile" && !v.gcs.keyFileSecret) problems.push({ field: "gcs.keyFileSecret", message: "is required with gcs.auth keyFile" });
   if (v.auth.enabled && !v.auth.existingSecret) problems.push({ field: "auth.existingSecret", message: "is required when auth.enabled is true: name the Secret with the admin username, password and CSRF key" });
   if (v.service.nodePort !== null && v.service.type === "ClusterIP") {
     problems.push({ field: "service.nodePort", got: String(v.service.nodePort), message: "cannot be set with service.type ClusterIP; use NodePort or LoadBalancer" });
+  }
+  const a = v.autoscaling;
+  if (a.enabled && a.minReplicas > a.maxReplicas) {
+    problems.push({ field: "autoscaling.minReplicas", got: String(a.minReplicas), message: `must not exceed autoscaling.maxReplicas (${a.maxReplicas})` });
+  }
+  if (a.enabled && a.targetCPUUtilizationPercentage === null && a.targetMemoryUtilizationPercentage === null) {
+    problems.push({ field: "autoscaling.targetCPUUtilizationPercentage", got: "null", message: "or targetMemoryUtilizationPercentage must be set: the HPA needs a target" });
+  }
+  if (v.metrics.serviceMonitor.enabled && !v.metrics.enabled) {
+    problems.push({ field: "metrics.serviceMonitor.enabled", got: "true", message: "needs metrics.enabled: there is no /metrics to scrape otherwise" });
   }
   if (v.ingress.enabled && !v.ingress.host) problems.push({ field: "ingress.host", message: "is required when ingress.enabled is true" });
   if (v.ingress.tls.enabled && !v.ingress.tls.secretName) problems.push({ field: "ingress.tls.secretName", message: "is required when ingress.tls.enabled is true" });
@@ -254,7 +305,10 @@ export function validateChartValues(values: unknown): ChartValues {
 }
 
 export function renderValuesFile(values: ChartValuesInput): string {
-  const header = "# MLflow chart values generated by mlflow-values. The DB password is not here: it is in the Secret named by database.existingSecret.\n";
+  const header =
+    values.database?.auth === "iam"
+      ? "# MLflow chart values generated by mlflow-values. IAM database authentication: there is no DB password.\n"
+      : "# MLflow chart values generated by mlflow-values. The DB password is not here: it is in the Secret named by database.existingSecret.\n";
   return header + YAML.stringify(values, { lineWidth: 0 });
 }
 

@@ -95,3 +95,15 @@ export const quantity = () =>
     z.number().positive(),
   ]);
 
+
+/** An image digest as registries print it: sha256:<64 lowercase hex>. */
+export const DIGEST_PATTERN = /^sha256:[a-f0-9]{64}$/;
+export const digest = () =>
+  z.union([z.literal(""), z.string().regex(DIGEST_PATTERN, { error: "is not an image digest; expected sha256:<64 lowercase hex digits>, or empty" })]);
+
+/** A Cloud SQL instance connection name: [domain:]project:region:instance. */
+export const INSTANCE_CONNECTION_NAME_PATTERN = /^(?:[a-z0-9.-]+:)?[a-z][a-z0-9-]*[a-z0-9]:[a-z]+-[a-z]+[0-9]+:[a-z][a-z0-9-]*$/;
+export const instanceConnectionName = () =>
+  z.string().regex(INSTANCE_CONNECTION_NAME_PATTERN, {
+    error: "is not a Cloud SQL instance connection name; expected <project>:<region>:<instance>, e.g. my-project:europe-west1:mlflow-db",
+  });

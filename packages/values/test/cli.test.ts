@@ -16,6 +16,7 @@ function run(args: string[], opts: { env?: Record<string, string>; input?: strin
 }
 
 const required = ["--gcs-uri", "gs://ml-artifacts/mlflow", "--db-host", "10.20.0.3"];
+const INSTANCE = "my-proj:europe-west1:mlflow-pg";
 
 describe("mlflow-values CLI", () => {
   it("writes a values file and a 0600 Secret manifest from flags and a password on stdin", () => {
@@ -59,12 +60,44 @@ describe("mlflow-values CLI", () => {
     ["an empty password", [...required, "--secret-out", "s.yaml", "--password-from", "env:EMPTY_PW"], /password .*is empty/],
     ["a whitespace password", [...required, "--secret-out", "s.yaml", "--password-from", "stdin"], /password .*only whitespace/],
     ["an unset password variable", [...required, "--secret-out", "s.yaml", "--password-from", "env:NOT_SET_ANYWHERE"], /NOT_SET_ANYWHERE, which is not set/],
+    ["IAM auth with a password", [...required, "--cloud-sql-instance", INSTANCE, "--db-auth", "iam", "--password-from", "stdin"], /passwordFrom \(--password-from \/ MLFLOW_PASSWORD_FROM\): got "stdin": cannot be used with dbAuth iam/],
+    ["IAM auth with a Secret to write", [...required, "--cloud-sql-instance", INSTANCE, "--db-auth", "iam", "--secret-out", "s.yaml"], /secretOut \(--secret-out\): cannot be used with --db-auth iam/],
+    ["IAM auth without the proxy", [...required, "--db-auth", "iam"], /dbAuth \(--db-auth \/ MLFLOW_DB_AUTH\): got "iam": iam needs cloudSqlInstance/],
+    ["a malformed instance connection name", ["--gcs-uri", "gs://abc", "--cloud-sql-instance", "my-proj/mlflow"], /cloudSqlInstance .*got "my-proj\/mlflow": is not a Cloud SQL instance connection name/],
+    ["a digest that is not sha256:<64 hex>", [...required, "--image-digest", "sha256:abc"], /imageDigest .*got "sha256:abc": is not an image digest; expected sha256:<64 lowercase hex digits>/],
   ])("rejects %s: exit 2, a clear message, nothing written", (_name, args, message) => {
     const r = run(args, { env: { EMPTY_PW: "" }, input: "  \t \n" });
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/nothing was written/);
     expect(r.stderr).toMatch(message);
     expect(r.files).toEqual([]);
+  });
+
+  it("Cloud SQL with IAM auth: the proxy on, no host, no password and no Secret to create", () => {
+    const r = run(["--gcs-uri", "gs://abc", "--db-auth", "iam", "--db-user", "mlflow@my-proj.iam", "--cloud-sql-private-ip", "-o", "-"], { env: { MLFLOW_CLOUD_SQL_INSTANCE: INSTANCE } });
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    const values = YAML.parse(r.stdout);
+    expect(values.cloudSqlProxy).toEqual({ enabled: true, instanceConnectionName: INSTANCE, extraArgs: ["--private-ip"] });
+    expect(values.database).toMatchObject({ auth: "iam", user: "mlflow@my-proj.iam" });
+    expect(values.database).not.toHaveProperty("host");
+    expect(values.database).not.toHaveProperty("existingSecret");
+  });
+
+  it("check refuses the proxy without an instance connection name, naming the field", () => {
+    const cwd = mkdtempSync(join(tmpdir(), "mlflow-values-check-"));
+    writeFileSync(join(cwd, "v.yaml"), "cloudSqlProxy:\n  enabled: true\ndatabase:\n  existingSecret: db\nartifacts:\n  destination: gs://abc\n");
+    const r = run(["check", join(cwd, "v.yaml")]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/cloudSqlProxy\.instanceConnectionName: is required when cloudSqlProxy\.enabled is true/);
+  });
+
+  it("check refuses autoscaling with minReplicas > maxReplicas, naming the field", () => {
+    const cwd = mkdtempSync(join(tmpdir(), "mlflow-values-check-"));
+    writeFileSync(join(cwd, "v.yaml"), "autoscaling:\n  enabled: true\n  minReplicas: 5\n  maxReplicas: 3\ndatabase:\n  host: db\n  existingSecret: db\nartifacts:\n  destination: gs://abc\n");
+    const r = run(["check", join(cwd, "v.yaml")]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/autoscaling\.minReplicas: got 5: must not exceed autoscaling\.maxReplicas \(3\)/);
   });
 
   it("rejects unknown keys in a config file: exit 2, nothing written", () => {

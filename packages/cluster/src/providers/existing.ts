@@ -1,7 +1,8 @@
 /**
- * `existing` provider: the cluster of the current KUBECONFIG context. It makes nothing
- * and removes nothing; it cannot load images (no registry is assumed), so loadImage
- * only succeeds when a node already reports the image.
+ * `existing` provider: the cluster of one named kubeconfig context (never the ambient
+ * current-context: selectProvider refuses it without one). It makes nothing and removes
+ * nothing; it cannot load images (no registry is assumed), so loadImage only succeeds
+ * when a node already reports the image.
  */
 import { KubeConfig, CoreV1Api, VersionApi } from "@kubernetes/client-node";
 import { existsSync } from "node:fs";
@@ -18,6 +19,21 @@ export function ambientKubeconfigPath(env: NodeJS.ProcessEnv = process.env): str
   return existsSync(def) ? def : undefined;
 }
 
+/** The first kubeconfig file of the ambient configuration (KUBECONFIG, else ~/.kube/config) that defines `context`. */
+export function kubeconfigWithContext(context: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const files = env.KUBECONFIG ? env.KUBECONFIG.split(":").filter(Boolean) : [join(homedir(), ".kube", "config")];
+  for (const file of files.filter((f) => existsSync(f))) {
+    const kc = new KubeConfig();
+    try {
+      kc.loadFromFile(file);
+    } catch {
+      continue;
+    }
+    if (kc.getContexts().some((c) => c.name === context)) return file;
+  }
+  return undefined;
+}
+
 /** Names `ref` may appear under in Node.status.images (containerd normalises short names). */
 export function imageAliases(ref: string): string[] {
   const out = new Set([ref]);
@@ -32,18 +48,37 @@ export function imageAliases(ref: string): string[] {
 
 export class ExistingProvider implements ClusterProvider {
   readonly name = "existing" as const;
+  private readonly context: string;
+
+  constructor(options: { context: string }) {
+    this.context = options.context;
+  }
+
+  /** The kubeconfig file holding the context; throws (with the reason) when there is none. */
+  private file(): string {
+    if (!this.context) throw new Error("no kubeconfig context given: pass --context <name>");
+    if (!ambientKubeconfigPath()) throw new Error("no kubeconfig: set KUBECONFIG or create ~/.kube/config");
+    const file = kubeconfigWithContext(this.context);
+    if (!file) throw new Error(`no kubeconfig context named "${this.context}" (kubectl config get-contexts lists them)`);
+    return file;
+  }
+
   private kc(): KubeConfig {
     const kc = new KubeConfig();
-    kc.loadFromDefault();
+    kc.loadFromFile(this.file());
+    kc.setCurrentContext(this.context);
     return kc;
   }
 
   async available(): Promise<Availability> {
-    const file = ambientKubeconfigPath();
-    if (!file) return { ok: false, reason: "no kubeconfig: set KUBECONFIG or create ~/.kube/config" };
-    const kc = this.kc();
-    const ctx = kc.getCurrentContext();
-    if (!ctx) return { ok: false, reason: `${file} has no current-context` };
+    let kc: KubeConfig;
+    try {
+      kc = this.kc();
+    } catch (e) {
+      return { ok: false, reason: (e as Error).message };
+    }
+    // Name the server too: whoever runs this should see which cluster is about to be used.
+    const ctx = `${this.context} (server ${kc.getCurrentCluster()?.server ?? "?"})`;
     try {
       const api = kc.makeApiClient(VersionApi);
       await withTimeout(api.getCode(), 5000, `the API server of context ${ctx} did not answer within 5s`);
@@ -63,10 +98,7 @@ export class ExistingProvider implements ClusterProvider {
   }
 
   async up(): Promise<ClusterInfo> {
-    const file = ambientKubeconfigPath();
-    if (!file) throw new Error("existing provider: no kubeconfig (set KUBECONFIG or create ~/.kube/config)");
-    const kc = this.kc();
-    return { kubeconfig: file, context: kc.getCurrentContext() };
+    return { kubeconfig: this.file(), context: this.context };
   }
 
   async loadImage(imageRef: string): Promise<string> {
