@@ -13,7 +13,7 @@ import { strict as assert } from "node:assert";
 import type { V1Pod } from "@kubernetes/client-node";
 import { waitFor } from "@mlflow-k8s/cluster";
 import { need, type Ctx } from "../context.ts";
-import { ensureNamespace, findService, type Kube } from "../kube.ts";
+import { ensureNamespace, findService, serverPods, type Kube } from "../kube.ts";
 import { chartArgs, helmValuesArgs } from "./install.ts";
 
 /** What a probe pod prints as its last line: JSON. */
@@ -154,6 +154,10 @@ export async function networkPolicy(ctx: Ctx): Promise<void> {
     ctx.log(`  ${denied} (not listed): ${never.attempts} attempts over ${never.seconds} s, none answered`);
   } finally {
     await setNetworkPolicy(ctx, false, allowed);
+    // Leave the release as found: only the new pods, none still terminating (later phases count pods).
+    await waitFor("the replaced MLflow pods to be gone", timeoutMs, async () =>
+      (await serverPods(kube, ns, ctx.opts.release)).some((p) => p.metadata?.deletionTimestamp) ? undefined : true,
+    );
     for (const n of [allowed, denied]) await kube.core.deleteNamespace({ name: n }).catch(() => undefined);
     ctx.log("  policy off again; probe namespaces deleted");
   }
