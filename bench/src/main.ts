@@ -3,6 +3,7 @@
  * `pnpm bench`: measures the figures a user asks for before adopting the project, prints
  * them, and writes bench/results.json and bench/RESULTS.md (the README quotes the latter).
  *
+ *   kind        kind here: node image build (cold, warm), kind up/down, the whole e2e on kind and on local
  *   local       the local cluster: cold build of Kubernetes + CoreDNS (as recorded), warm up/down
  *   tiers       wall time of the fast and integration tiers, and the e2e by phase
  *   image       size of our image against mlflow[extras,db,gateway,genai,auth] on the same base
@@ -10,7 +11,7 @@
  *   throughput  get-run and log-batch req/s, p50/p99: the chart's defaults vs a plain `mlflow server`
  *   scaling     throughput and memory per pod with 1, 2, 4 workers and 1, 2, 4 replicas
  *
- * Usage: pnpm bench [--only local,tiers,image,install,throughput,scaling]
+ * Usage: pnpm bench [--only kind,local,tiers,image,install,throughput,scaling]
  * The cluster parts run in one child process (cluster.ts) under the local-cluster lock;
  * a run of a subset replaces only those sections of the results file.
  */

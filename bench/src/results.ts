@@ -113,7 +113,17 @@ export interface LocalClusterData {
   downSeconds: number[];
 }
 
+export interface KindData {
+  kubernetesVersion: string;
+  nodeImage: { ref?: string; coldSeconds?: number; warmSeconds?: number; bytes?: number };
+  /** KindProvider.up() with the node image cached: kind create (node Ready) + registry wiring. */
+  up: number[];
+  down: number[];
+  e2e: { provider: string; seconds: number; exitCode: number; phases: { name: string; status: string; seconds: number }[] }[];
+}
+
 export interface Sections {
+  kind?: Section<KindData>;
   local?: Section<LocalClusterData>;
   tiers?: Section<TiersData>;
   install?: Section<InstallData>;
@@ -123,7 +133,7 @@ export interface Sections {
 }
 
 export type SectionName = keyof Sections;
-export const SECTION_NAMES: SectionName[] = ["local", "tiers", "install", "throughput", "scaling", "image"];
+export const SECTION_NAMES: SectionName[] = ["kind", "local", "tiers", "install", "throughput", "scaling", "image"];
 
 export interface Results {
   schema: 1;
@@ -168,7 +178,7 @@ function renderTiers(s: Section<TiersData>, machines: number): string[] {
   const rows: string[][] = [];
   if (d.fast) rows.push(["fast (`pnpm test`)", formatSeconds(d.fast.seconds), status(d.fast)]);
   if (d.integration) rows.push(["integration (`pnpm test:integration`)", formatSeconds(d.integration.seconds), status(d.integration)]);
-  if (d.e2e) rows.push(["e2e (`pnpm e2e --provider local`)", formatSeconds(d.e2e.seconds), status(d.e2e)]);
+  if (d.e2e) rows.push(["e2e (`pnpm e2e`)", formatSeconds(d.e2e.seconds), status(d.e2e)]);
   const out = [...sectionHeader("Test tiers (wall time)", s, machines), table(["tier", "wall time", "result"], rows)];
   if (d.e2e?.phases.length) {
     out.push("", "e2e by phase:", "", table(["phase", "time", "status"], d.e2e.phases.map((p) => [p.name, formatSeconds(p.seconds), p.status])));
@@ -254,6 +264,31 @@ function renderLocal(s: Section<LocalClusterData>, machines: number): string[] {
   ];
 }
 
+function renderKind(s: Section<KindData>, machines: number): string[] {
+  const d = s.data;
+  const rows: string[][] = [
+    ["node image, cold (our layers and component images removed first)", formatSeconds(d.nodeImage.coldSeconds)],
+    ["node image, warm (inputs unchanged: nothing built)", formatSeconds(d.nodeImage.warmSeconds)],
+    ["`up`: kind create cluster to a Ready node + local registry wired", d.up.map((x) => formatSeconds(x)).join(", ") || "—"],
+    ["`down`: kind delete cluster, registry removed, dockerd stopped", d.down.map((x) => formatSeconds(x)).join(", ") || "—"],
+    ...d.e2e.map((e) => [`whole e2e, \`--provider ${e.provider}\`${e.exitCode === 0 ? "" : ` (exit ${e.exitCode})`}`, formatSeconds(e.seconds)]),
+  ];
+  const out = [
+    ...sectionHeader(`kind on this machine (node image built here, Kubernetes ${d.kubernetesVersion})`, s, machines),
+    table(["what", "wall time"], rows),
+  ];
+  if (d.nodeImage.ref) out.push("", `Node image \`${d.nodeImage.ref}\`${d.nodeImage.bytes ? `, ${formatBytes(d.nodeImage.bytes)}` : ""}.`);
+  if (d.e2e.length) {
+    const names = [...new Set(d.e2e.flatMap((e) => e.phases.map((p) => p.name)))];
+    const cell = (e: KindData["e2e"][number], n: string) => {
+      const p = e.phases.find((x) => x.name === n);
+      return p ? `${formatSeconds(p.seconds)}${p.status === "passed" ? "" : ` (${p.status})`}` : "—";
+    };
+    out.push("", "e2e by phase:", "", table(["phase", ...d.e2e.map((e) => e.provider)], names.map((n) => [n, ...d.e2e.map((e) => cell(e, n))])));
+  }
+  return [...out, ...notes(s)];
+}
+
 function renderImage(s: Section<ImageData>, machines: number): string[] {
   const d = s.data;
   const row = (what: string, f: ImageFigure) => [what, `\`${f.ref}\``, f.status === "built" ? formatBytes(f.bytes) : `${f.status}${f.error ? `: ${f.error}` : ""}`, formatSeconds(f.buildSeconds)];
@@ -280,6 +315,7 @@ export function renderMarkdown(results: Results): string {
   if (machineKeys.size === 1 && present[0]) out.push(`Machine: ${describeMachine(present[0].machine)}.`, "");
   if (!present.length) out.push("No figures yet: run `pnpm bench`.");
   const n = machineKeys.size;
+  if (s.kind) out.push(...renderKind(s.kind, n), "");
   if (s.local) out.push(...renderLocal(s.local, n), "");
   if (s.tiers) out.push(...renderTiers(s.tiers, n), "");
   if (s.install) out.push(...renderInstall(s.install, n), "");

@@ -47,7 +47,7 @@ export async function runTiers(log: (l: string) => void): Promise<Section<TiersD
   }
   const report = join(LOG_DIR, "e2e-report.json");
   rmSync(report, { force: true });
-  const provider = process.env.MLFLOW_K8S_PROVIDER ?? "local";
+  const provider = process.env.MLFLOW_K8S_PROVIDER ?? "kind";
   log(`tier e2e: node e2e/src/main.ts --provider ${provider} (under ${CLUSTER_LOCK}; log bench/.results/tier-e2e.log)`);
   const [cmd, args] = underClusterLock(node, ["e2e/src/main.ts", "--provider", provider, "--report", report]);
   const e2e = await timed(cmd, args, "tier-e2e.log");
@@ -62,7 +62,7 @@ export async function runTiers(log: (l: string) => void): Promise<Section<TiersD
     data,
     notes: [
       "fast and integration: `node scripts/test-all.ts --only <tier>` with `TURBO_FORCE=true` (no turbo cache hits), so every task runs.",
-      "e2e: `node e2e/src/main.ts --provider local --report …`, the local cluster started from cold processes (binaries and the image build cache warm); the e2e wall time includes waiting for the shared cluster lock if another user held it.",
+      `e2e: \`node e2e/src/main.ts --provider ${provider} --report …\` (binaries, node image and the image build cache warm); the e2e wall time includes waiting for the shared cluster lock if another user held it.`,
       ...(failed.length ? [`Tier(s) ${failed.join(", ")} did not pass in this run; their times are still the wall time of the run.`] : []),
     ],
   };

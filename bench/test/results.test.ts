@@ -28,6 +28,29 @@ describe("parseResults", () => {
 });
 
 describe("renderMarkdown", () => {
+  it("puts kind's node image, up/down and both providers' e2e phases side by side", () => {
+    const phases = (s: number, status = "passed") => [{ name: "cluster", status, seconds: s }];
+    const md = renderMarkdown(
+      mergeResults(undefined, {
+        kind: at({
+          kubernetesVersion: "v1.34.4",
+          nodeImage: { ref: "mlflow-k8s/kind-node:v1.34.4-abc", coldSeconds: 95.2, warmSeconds: 2.1, bytes: 1024 ** 3 },
+          up: [21.5, 20.1],
+          down: [8.2, 7.9],
+          e2e: [
+            { provider: "kind", seconds: 480, exitCode: 0, phases: phases(20) },
+            { provider: "local", seconds: 300, exitCode: 1, phases: phases(14, "failed") },
+          ],
+        }),
+      }),
+    );
+    expect(md).toContain("| node image, cold (our layers and component images removed first) | 95.2 s |");
+    expect(md).toContain("| `up`: kind create cluster to a Ready node + local registry wired | 21.5 s, 20.1 s |");
+    expect(md).toContain("| whole e2e, `--provider local` (exit 1) | 300 s |");
+    expect(md).toContain("| phase | kind | local |");
+    expect(md).toContain("| cluster | 20.0 s | 14.0 s (failed) |");
+  });
+
   it("says there are no figures yet for an empty file", () => {
     expect(renderMarkdown({ schema: 1, sections: {} })).toContain("No figures yet");
   });
@@ -42,7 +65,7 @@ describe("renderMarkdown", () => {
     const md = renderMarkdown(
       mergeResults(undefined, { tiers: at({ e2e: { seconds: 300, exitCode: 1, phases: [{ name: "cluster", status: "passed", seconds: 16.3 }, { name: "install", status: "failed", seconds: 40 }] } }) }),
     );
-    expect(md).toContain("| e2e (`pnpm e2e --provider local`) | 300 s | exit 1 |");
+    expect(md).toContain("| e2e (`pnpm e2e`) | 300 s | exit 1 |");
     expect(md).toContain("| cluster | 16.3 s | passed |");
     expect(md).toContain("| install | 40.0 s | failed |");
   });
