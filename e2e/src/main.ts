@@ -18,6 +18,7 @@ import { discover, install, values } from "./phases/install.ts";
 import { databaseRestart, installWithLateDatabase, security, upgradeUnderLoad } from "./phases/faults.ts";
 import { helmTest, podKill, teardown } from "./phases/lifecycle.ts";
 import { restChecks } from "./phases/rest.ts";
+import { previousImage, versionUpgrade } from "./phases/version-upgrade.ts";
 import { runPhases, summary, toReport, type Phase } from "./runner.ts";
 
 const log = (line: string) => process.stderr.write(`[e2e] ${line}\n`);
@@ -26,6 +27,7 @@ export const RUN_PHASES: Phase<Ctx>[] = [
   { name: "preflight", does: "check helm, kubectl and the cluster provider's tools", run: preflight },
   { name: "cluster", does: "bring up (or reuse) the cluster", run: clusterUp },
   { name: "image", does: "build the MLflow image and load it into the cluster", run: image },
+  { name: "previous-image", does: "build the previous MLflow image (requirements-previous.txt) and load it", run: previousImage },
   { name: "dependencies", does: "start PostgreSQL and a GCS emulator with a bucket where pods reach them", run: dependencies },
   { name: "values", does: "generate values with packages/values; create the DB Secret through the API", run: values },
   { name: "install", does: "helm install --wait while the database is down; the migration hook waits, then Ready", run: (c) => installWithLateDatabase(c, install) },
@@ -34,6 +36,7 @@ export const RUN_PHASES: Phase<Ctx>[] = [
   { name: "helm-test", does: "helm test", run: helmTest },
   { name: "security", does: "restricted namespace, the password in no object or log, UID 10001", run: security },
   { name: "upgrade", does: "helm upgrade that rolls every pod under a steady stream of requests: 0 failures", run: upgradeUnderLoad },
+  { name: "version-upgrade", does: "helm upgrade from the previous MLflow image under MLflow's Python client (writes + reads, keep-alive): 0 failures, data intact", run: versionUpgrade },
   { name: "db-restart", does: "restart PostgreSQL mid-run: brief failures, recovery without a pod restart", run: databaseRestart },
   { name: "pod-kill", does: "delete the MLflow pod, wait for its replacement; data still there", run: podKill },
 ];
