@@ -19,6 +19,7 @@ import { databaseRestart, installWithLateDatabase, security, upgradeUnderLoad } 
 import { helmTest, podKill, teardown } from "./phases/lifecycle.ts";
 import { restChecks } from "./phases/rest.ts";
 import { previousImage, versionUpgrade } from "./phases/version-upgrade.ts";
+import { chartUpgrade } from "./phases/chart-upgrade.ts";
 import { runPhases, summary, toReport, type Phase } from "./runner.ts";
 
 const log = (line: string) => process.stderr.write(`[e2e] ${line}\n`);
@@ -37,6 +38,7 @@ export const RUN_PHASES: Phase<Ctx>[] = [
   { name: "security", does: "restricted namespace, the password in no object or log, UID 10001", run: security },
   { name: "upgrade", does: "helm upgrade that rolls every pod under a steady stream of requests: 0 failures", run: upgradeUnderLoad },
   { name: "version-upgrade", does: "helm upgrade from the previous MLflow image under MLflow's Python client (writes + reads, keep-alive): 0 failures, data intact", run: versionUpgrade },
+  { name: "chart-upgrade", does: "helm upgrade from the chart at the last tag (else c374c57) to this chart under a steady request stream: 0 failures, data intact", run: chartUpgrade },
   { name: "db-restart", does: "restart PostgreSQL mid-run: brief failures, recovery without a pod restart", run: databaseRestart },
   { name: "pod-kill", does: "delete the MLflow pod, wait for its replacement; data still there", run: podKill },
 ];
