@@ -5,16 +5,16 @@
  * the main release's figures stay its own.
  */
 import { strict as assert } from "node:assert";
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { MlflowClient } from "@mlflow-k8s/mlflow-client";
 import YAML from "yaml";
 import { $ } from "zx";
-import { need, type Ctx } from "../context.ts";
+import type { Ctx } from "../context.ts";
 import { applySecret, mlflowEndpoint, serverPods, waitForReadyPods } from "../kube.ts";
 import { startLoad } from "../load.ts";
-import { newPassword } from "./dependencies.ts";
 import { CHART } from "./install.ts";
+import { sideRelease } from "./side-release.ts";
 
 const ROOT = new URL("../../../", import.meta.url).pathname;
 /** The commit this upgrade starts from while the repository has no release tag. */
@@ -32,25 +32,15 @@ async function baseChart(dir: string): Promise<{ ref: string; path: string; vers
 }
 
 export async function chartUpgrade(ctx: Ctx): Promise<void> {
-  const tools = need(ctx, "tools", "cluster");
-  const kube = need(ctx, "kube", "cluster");
-  const db = need(ctx, "db", "dependencies");
-  const ns = ctx.opts.namespace;
-  const release = `${ctx.opts.release}-chart`;
   const dir = join(ctx.workDir, "base-chart");
   mkdirSync(dir, { recursive: true });
   const base = await baseChart(dir);
   const head = String((YAML.parse(readFileSync(join(CHART, "Chart.yaml"), "utf8")) as { version: string }).version);
-
-  const password = newPassword();
-  const conn = await db.createUserAndDatabase("mlflow_chart", password, "mlflow_chart");
-  const secret = `${release}-db-password`;
-  await applySecret(kube, ns, secret, { password });
-  const values = YAML.parse(readFileSync(need(ctx, "valuesFile", "values"), "utf8")) as Record<string, Record<string, unknown>>;
-  values.database = { ...values.database, name: conn.database, user: conn.user, existingSecret: secret, existingSecretKey: "password" };
-  const valuesFile = join(ctx.workDir, "chart-upgrade-values.yaml");
-  writeFileSync(valuesFile, YAML.stringify(values));
-  const helmArgs = ["-n", ns, "-f", valuesFile, "--wait", "--timeout", `${ctx.opts.timeoutSeconds}s`];
+  const side = await sideRelease(ctx, "chart", (values) => {
+    values.database = { ...values.database, existingSecret: `${ctx.opts.release}-chart-db-password`, existingSecretKey: "password" };
+  });
+  const { tools, kube, namespace: ns, release, helmArgs } = side;
+  await applySecret(kube, ns, `${release}-db-password`, { password: side.password });
   try {
     await tools.helm(["install", release, base.path, ...helmArgs]);
     const { url } = await mlflowEndpoint(kube, { namespace: ns, release, providerHost: ctx.cluster?.nodePortHost });
@@ -80,7 +70,7 @@ export async function chartUpgrade(ctx: Ctx): Promise<void> {
     assert.equal((await client.downloadArtifact(run.info, "chart.txt")).toString(), body, "artifact after the chart upgrade");
     ctx.log("  run written before the chart upgrade read back intact (param, metric, artifact)");
   } finally {
-    await tools.helm(["uninstall", release, "-n", ns, "--wait", "--ignore-not-found"]).nothrow();
+    await side.remove();
     rmSync(dir, { recursive: true, force: true });
   }
 }

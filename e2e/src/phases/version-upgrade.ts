@@ -8,21 +8,20 @@
  * chart-created-Secret path, searched for the password like the main release.
  */
 import { spawn } from "node:child_process";
-import { copyFileSync, existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { ensurePythonVenv } from "@mlflow-k8s/testbed";
 import { DEBIAN_BASE_IMAGE } from "@mlflow-k8s/cluster";
 import { MlflowClient } from "@mlflow-k8s/mlflow-client";
 import { strict as assert } from "node:assert";
-import YAML from "yaml";
 import { need, type Ctx } from "../context.ts";
 import { mlflowEndpoint, serverPods, waitForReadyPods } from "../kube.ts";
 import { captureMigrationJob } from "../migration-job.ts";
 import { assertPasswordNowhere, namespacePlaces } from "../password-search.ts";
-import { newPassword } from "./dependencies.ts";
 import { appVersion } from "./image.ts";
 import { CHART } from "./install.ts";
+import { sideRelease } from "./side-release.ts";
 
 const ROOT = new URL("../../../", import.meta.url).pathname;
 const LOAD_SCRIPT = `${ROOT}e2e/scripts/upgrade_load.py`;
@@ -91,23 +90,13 @@ function startPythonLoad(python: string, url: string, stopFile: string, log: (li
 }
 
 export async function versionUpgrade(ctx: Ctx): Promise<void> {
-  const tools = need(ctx, "tools", "cluster");
-  const kube = need(ctx, "kube", "cluster");
-  const db = need(ctx, "db", "dependencies");
-  const ns = ctx.opts.namespace;
-  const release = `${ctx.opts.release}-up`;
   const [from, to] = [previousVersion(), appVersion()];
-  const password = newPassword();
-  const conn = await db.createUserAndDatabase("mlflow_up", password, "mlflow_up");
-
-  // The main release's generated values, pointed at this database, with the password as a value
-  // (the chart creates the Secret) and the previous image. The file holds the password: 0600, removed after.
-  const values = YAML.parse(readFileSync(need(ctx, "valuesFile", "values"), "utf8")) as Record<string, Record<string, unknown>>;
-  values.database = { ...values.database, name: conn.database, user: conn.user, existingSecret: "", password };
-  values.image = { ...values.image, tag: from };
-  const valuesFile = join(ctx.workDir, "upgrade-values.yaml");
-  writeFileSync(valuesFile, YAML.stringify(values), { mode: 0o600 });
-  const helmArgs = ["-n", ns, "-f", valuesFile, "--wait", "--timeout", `${ctx.opts.timeoutSeconds}s`];
+  // The password as a value (the chart creates the Secret), and the previous image.
+  const side = await sideRelease(ctx, "up", (values, db) => {
+    values.database = { ...values.database, existingSecret: "", password: db.password };
+    values.image = { ...values.image, tag: from };
+  });
+  const { tools, kube, namespace: ns, release, password, helmArgs } = side;
   const captures: string[] = [];
   const stopFile = join(ctx.workDir, "upgrade-load.stop");
   let load: ReturnType<typeof startPythonLoad> | undefined;
@@ -157,8 +146,7 @@ export async function versionUpgrade(ctx: Ctx): Promise<void> {
     ctx.log(`  chart-created Secret: password (raw, URL-encoded, base64, JSON-escaped, sha256) found in none of: ${assertPasswordNowhere(password, places).join(", ")}`);
   } finally {
     load?.kill();
-    rmSync(valuesFile, { force: true });
-    await tools.helm(["uninstall", release, "-n", ns, "--wait", "--ignore-not-found"]).nothrow();
+    await side.remove();
     // The chart's Secret is a hook resource, which helm uninstall leaves behind.
     await kube.core.deleteNamespacedSecret({ name: `${release}-db`, namespace: ns }).catch(() => undefined);
   }
