@@ -42,13 +42,13 @@ export function judgeWaitingMigration(state: { jobs: V1Job[]; pods: V1Pod[] }): 
 
 export interface HookCapture {
   /** Stops polling, waits for log followers, returns everything captured (Job and pod JSON, logs). */
-  stop(): Promise<string>;
+  stop(followMs?: number): Promise<string>;
 }
 
 /** Polls the release's migration Job and pods, and follows each pod's log from its start. */
 export function captureMigrationJob(kube: Kube, tools: Tools, namespace: string, release: string, intervalMs = 300): HookCapture {
   const texts: string[] = [];
-  const followers = new Map<string, Promise<void>>();
+  const followers = new Map<string, ReturnType<Tools["kubectl"]>>();
   let running = true;
   const loop = (async () => {
     while (running) {
@@ -59,7 +59,9 @@ export function captureMigrationJob(kube: Kube, tools: Tools, namespace: string,
           const name = pod.metadata?.name ?? "";
           const started = (pod.status?.containerStatuses ?? []).some((c) => c.state?.running || c.state?.terminated);
           if (name && started && !followers.has(name)) {
-            followers.set(name, tools.kubectl(["logs", "-f", "-n", namespace, name, "--all-containers"]).nothrow().then((r) => void texts.push(r.stdout, r.stderr)));
+            const follower = tools.kubectl(["logs", "-f", "-n", namespace, name, "--all-containers"]).nothrow();
+            follower.then((r) => void texts.push(r.stdout, r.stderr), () => undefined);
+            followers.set(name, follower);
           }
         }
       } catch {
@@ -69,10 +71,13 @@ export function captureMigrationJob(kube: Kube, tools: Tools, namespace: string,
     }
   })();
   return {
-    async stop() {
+    async stop(followMs = 60_000) {
       running = false;
       await loop;
-      await Promise.all(followers.values());
+      // A pod that is still waiting (a failed install) would be followed forever: give up after followMs.
+      const timer = setTimeout(() => followers.forEach((f) => void f.kill().catch(() => undefined)), followMs);
+      await Promise.allSettled(followers.values());
+      clearTimeout(timer);
       return texts.join("\n");
     },
   };
