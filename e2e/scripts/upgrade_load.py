@@ -78,6 +78,7 @@ class Load:
         self.lock = threading.Lock()
         self.runs: dict[str, dict] = {}
         self.versions: list[str] = []
+        self.last_version = ""
         self.errors: list[str] = []
         self.stop = threading.Event()
         self.experiment_id = self.client.create_experiment(f"upgrade-{int(time.time() * 1000)}")
@@ -121,8 +122,10 @@ class Load:
                 self.client.search_runs([self.experiment_id], max_results=20)
                 version = http_request(creds, "/version", "GET").text.strip()
                 with self.lock:
-                    if not self.versions or self.versions[-1] != version:
+                    # Versions in the order first seen (old and new pods alternate during the rollout).
+                    if version not in self.versions:
                         self.versions.append(version)
+                    self.last_version = version
             except Exception as e:
                 self.note(e)
 
@@ -196,6 +199,7 @@ def main() -> int:
         "failure_samples": COUNTER.samples,
         "operation_errors": load.errors,
         "versions": load.versions,
+        "last_version": load.last_version,
         "runs_before": runs_before,
         "runs_during": len(load.runs) - runs_before,
         "verify_requests": COUNTER.totals["verify"],

@@ -61,6 +61,7 @@ interface LoadResult {
   failure_samples: string[];
   operation_errors: string[];
   versions: string[];
+  last_version: string;
   runs_before: number;
   runs_during: number;
   verify_requests: number;
@@ -136,7 +137,8 @@ export async function versionUpgrade(ctx: Ctx): Promise<void> {
     ctx.log(`  data check: ${r.runs_before + r.runs_during - r.verify_problem_count} of ${r.runs_before + r.runs_during} runs (${r.runs_before} before, ${r.runs_during} during) read back intact: params, loss history, status, artifact`);
     assert.equal(r.before_failed + r.failed, 0, `requests failed across the upgrade: ${[...r.failure_samples, ...r.operation_errors].join("; ")}`);
     assert.ok(r.requests >= MIN_REQUESTS, `only ${r.requests} requests during the upgrade; at least ${MIN_REQUESTS} are required`);
-    assert.deepEqual(r.versions, [from, to], "the client saw the server go from the previous to the current MLflow");
+    assert.deepEqual(r.versions, [from, to], "the client saw the previous MLflow first, then the current one, and no other");
+    assert.equal(r.last_version, to, "the client's last answer came from the current MLflow");
     assert.ok(migration && migration[1] !== migration[2], "the pre-upgrade migration Job changed the schema revision");
     assert.ok(r.runs_during > 0, "no run was written during the upgrade");
     assert.equal(r.verify_failed + r.verify_problem_count, 0, `runs not intact after the upgrade: ${r.verify_problems.join("; ")}`);
