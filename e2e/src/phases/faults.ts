@@ -153,7 +153,8 @@ export async function installWithLateDatabase(ctx: Ctx, install: (ctx: Ctx) => P
     const phases = state.pods.map((p) => `${p.metadata?.name}=${p.status?.phase}`).join(", ") || "none";
     const job = state.jobs[0];
     ctx.log(`  after 20 s without a database: ${state.jobs.length} migration Job (failed ${job?.status?.failed ?? 0} of backoffLimit ${job?.spec?.backoffLimit}), pods: ${phases}`);
-    assert.deepEqual(judgeWaitingMigration(state), [], "the migration hook did not wait for the database in one pod");
+    const problems = judgeWaitingMigration(state);
+    assert.deepEqual(problems, [], `the migration hook did not wait for the database in one pod: ${problems.join("; ")}`);
     const startedAt = performance.now();
     await db.start();
     ctx.log("  PostgreSQL started");
