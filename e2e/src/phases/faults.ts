@@ -144,10 +144,12 @@ export async function installWithLateDatabase(ctx: Ctx, install: (ctx: Ctx) => P
   const kube = need(ctx, "kube", "cluster");
   await db.stop();
   ctx.log("  PostgreSQL stopped before helm install");
-  const capture = captureMigrationJob(kube, need(ctx, "tools", "cluster"), ctx.opts.namespace, ctx.opts.release);
+  const tools = need(ctx, "tools", "cluster");
+  const capture = captureMigrationJob(kube, tools, ctx.opts.namespace, ctx.opts.release);
+  const installing = install(ctx);
+  let settled = false;
+  installing.then(() => (settled = true), () => (settled = true));
   try {
-    const installing = install(ctx);
-    installing.catch(() => undefined);
     await new Promise((r) => setTimeout(r, 20_000));
     const state = await migrationJobState(kube, ctx.opts.namespace, ctx.opts.release);
     const phases = state.pods.map((p) => `${p.metadata?.name}=${p.status?.phase}`).join(", ") || "none";
@@ -161,6 +163,12 @@ export async function installWithLateDatabase(ctx: Ctx, install: (ctx: Ctx) => P
     await installing;
     ctx.log(`  release Ready ${((performance.now() - startedAt) / 1000).toFixed(1)} s after the database came back`);
   } finally {
+    if (!settled) {
+      // A failed check leaves helm waiting on the hook (up to --timeout), holding the cluster:
+      // deleting the hook Job makes helm give up now.
+      await tools.kubectl(["delete", "jobs", "-n", ctx.opts.namespace, "-l", `app.kubernetes.io/instance=${ctx.opts.release},app.kubernetes.io/component=migration`, "--wait=false"]).nothrow();
+      await Promise.race([installing.catch(() => undefined), new Promise((r) => setTimeout(r, 60_000))]);
+    }
     installHookCapture.set(ctx, await capture.stop());
   }
   assert.match(installHookCapture.get(ctx) ?? "", /waiting for database .* attempt 1 failed/, "the migration pod's log shows it waiting for the database");
