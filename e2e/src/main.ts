@@ -19,6 +19,8 @@ import { databaseRestart, installWithLateDatabase, security, upgradeUnderLoad } 
 import { helmTest, podKill, teardown } from "./phases/lifecycle.ts";
 import { restChecks } from "./phases/rest.ts";
 import { networkPolicy } from "./phases/networkpolicy.ts";
+import { previousImage, versionUpgrade } from "./phases/version-upgrade.ts";
+import { chartUpgrade } from "./phases/chart-upgrade.ts";
 import { runPhases, summary, toReport, type Phase } from "./runner.ts";
 
 const log = (line: string) => process.stderr.write(`[e2e] ${line}\n`);
@@ -28,6 +30,7 @@ export const RUN_PHASES: Phase<Ctx>[] = [
   { name: "cluster", does: "bring up (or reuse) the cluster", run: clusterUp },
   { name: "image", does: "build the MLflow image and load it into the cluster", run: image },
   { name: "chart", does: "helm package + push to the cluster's OCI registry (kind); else the local chart", run: chart },
+  { name: "previous-image", does: "build the previous MLflow image (requirements-previous.txt) and load it", run: previousImage },
   { name: "dependencies", does: "start PostgreSQL and a GCS emulator with a bucket where pods reach them", run: dependencies },
   { name: "values", does: "generate values with packages/values; create the DB Secret through the API", run: values },
   { name: "install", does: "helm install --wait while the database is down; the migration hook waits, then Ready", run: (c) => installWithLateDatabase(c, install) },
@@ -37,6 +40,8 @@ export const RUN_PHASES: Phase<Ctx>[] = [
   { name: "security", does: "restricted namespace, the password in no object or log, UID 10001", run: security },
   { name: "network-policy", does: "NetworkPolicy on: an unlisted namespace gets no answer, a listed one does; PostgreSQL and the bucket still reached", run: networkPolicy },
   { name: "upgrade", does: "helm upgrade that rolls every pod under a steady stream of requests: 0 failures", run: upgradeUnderLoad },
+  { name: "version-upgrade", does: "helm upgrade from the previous MLflow image under MLflow's Python client (writes + reads, keep-alive): 0 failures, data intact", run: versionUpgrade },
+  { name: "chart-upgrade", does: "helm upgrade from the chart at the last tag (else c374c57) to this chart under a steady request stream: 0 failures, data intact", run: chartUpgrade },
   { name: "db-restart", does: "restart PostgreSQL mid-run: brief failures, recovery without a pod restart", run: databaseRestart },
   { name: "pod-kill", does: "delete the MLflow pod, wait for its replacement; data still there", run: podKill },
 ];

@@ -29,13 +29,18 @@ Subcommands:
   mlflow-entrypoint wait
       Only waits for the database (for an init container).
 
-Exit codes: 0 ok, 1 database unreachable / migration failed, 2 invalid configuration.
+Only connection errors are retried. A login the database rejects (wrong password, unknown
+user or database, no pg_hba.conf entry) fails at once, naming the user and host.
+
+Exit codes: 0 ok, 1 database unreachable / login rejected / migration failed, 2 invalid
+configuration.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import sys
 import time
 import urllib.parse
@@ -59,6 +64,37 @@ class ConfigError(Exception):
 
 class DatabaseUnavailable(Exception):
     """The database did not accept a connection before the wait timed out."""
+
+
+class LoginRejected(Exception):
+    """The database answered and refused the login: retrying cannot help."""
+
+
+# What PostgreSQL and libpq say when the server refuses a login (SQLSTATE class 28, and
+# 3D000 for an unknown database). psycopg2 gives no SQLSTATE for connect failures, so the
+# message is all there is; these are the server's English texts (lc_messages=C, as on
+# Cloud SQL). Anything else from connect is a connection error and is retried.
+LOGIN_REJECTED = re.compile(
+    r"password authentication failed|authentication failed for user|no pg_hba\.conf entry"
+    r"|pg_hba\.conf rejects connection|no password supplied|(role|database) \".*\" does not exist",
+)
+
+
+def is_login_rejected(error: BaseException) -> bool:
+    return bool(LOGIN_REJECTED.search(str(error)))
+
+
+def is_connection_error(error: BaseException) -> bool:
+    """True for failures worth another try: the database is down, starting or unreachable."""
+    if is_login_rejected(error):
+        return False
+    kinds: tuple[type[BaseException], ...] = (OSError,)
+    try:
+        import psycopg2
+        kinds += (psycopg2.OperationalError,)
+    except ImportError:  # pragma: no cover - psycopg2 ships in the image
+        pass
+    return isinstance(error, kinds)
 
 
 def log(message: str) -> None:
@@ -87,6 +123,17 @@ class DbConfig:
 
     def describe(self) -> str:
         return f"{self.user}@{self.host}:{self.port}/{self.name}"
+
+    def login_rejected(self, reason: str) -> LoginRejected:
+        """The error for a refused login: user and host named, never the password."""
+        hint = "check the user, the database name and the password in the Secret"
+        if self.password != self.password.rstrip():
+            hint = ("the password ends with whitespace or a line break, which is usually a "
+                    "mistake: recreate the Secret without it (e.g. printf %s \"$PW\" | kubectl "
+                    "create secret generic ... --from-file=password=/dev/stdin)")
+        return LoginRejected(
+            f"database {self.host}:{self.port} rejected the login of user {self.user!r} "
+            f"(database {self.name!r}), not retrying: {reason}; {hint}")
 
     def scrub(self, text: str) -> str:
         """Removes the password (raw and URL-encoded) from text that may reach a log."""
@@ -226,8 +273,9 @@ def wait_for_database(
 ) -> int:
     """Tries to connect until it works or `timeout` seconds pass; returns the attempts made.
 
-    Logs one line per failed attempt (never the password) and raises DatabaseUnavailable
-    on timeout. A timeout of 0 skips the wait.
+    Only connection errors are retried. Logs one line per failed attempt (never the
+    password); raises DatabaseUnavailable on timeout and LoginRejected at once when the
+    database refuses the login. A timeout of 0 skips the wait.
     """
     if timeout == 0:
         log(f"DB_WAIT_TIMEOUT_SECONDS=0: not waiting for database {cfg.describe()}")
@@ -240,10 +288,14 @@ def wait_for_database(
         attempt += 1
         try:
             connect(cfg, max(0.0, deadline - clock()))
-        except Exception as e:  # any failure to connect is worth another try until the deadline
+        except Exception as e:
+            reason = cfg.scrub(_one_line(e))
+            if not is_connection_error(e):
+                # A rejected login (or a bug) stays the same however long we wait.
+                raise cfg.login_rejected(reason) if is_login_rejected(e) else RuntimeError(
+                    f"connecting to database {cfg.describe()} failed: {reason}") from None
             elapsed = clock() - start
             remaining = deadline - clock()
-            reason = cfg.scrub(_one_line(e))
             if remaining <= 0:
                 log(f"database {cfg.describe()} not reachable, attempt {attempt} failed after "
                     f"{elapsed:.1f}s: {reason}")
@@ -267,6 +319,8 @@ def _is_transient_db_error(error: BaseException) -> bool:
     try:
         import sqlalchemy.exc
     except ImportError:  # pragma: no cover - sqlalchemy ships with mlflow
+        return False
+    if is_login_rejected(error):
         return False
     return isinstance(error, (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError)) \
         or getattr(error, "connection_invalidated", False)
@@ -314,6 +368,8 @@ def migrate(
             return after
         except Exception as e:
             reason = cfg.scrub(_one_line(e))
+            if is_login_rejected(e):
+                raise cfg.login_rejected(reason) from None
             if attempt == attempts or not _is_transient_db_error(e):
                 raise RuntimeError(f"migration of {cfg.describe()} failed on attempt {attempt} "
                                    f"of {attempts}: {reason}") from None
@@ -430,7 +486,7 @@ def main(argv: Sequence[str], env: Mapping[str, str] | None = None) -> int:
     except ConfigError as e:
         log(f"configuration error: {e}")
         return 2
-    except DatabaseUnavailable as e:
+    except (DatabaseUnavailable, LoginRejected) as e:
         log(f"error: {e}")
         return 1
     except RuntimeError as e:

@@ -99,7 +99,11 @@ securityContext:
 
 {{- define "mlflow.tmpVolume" -}}
 - name: tmp
-  emptyDir: {}
+  emptyDir:
+    {{- with .Values.server.tmpSizeLimit }}
+    sizeLimit: {{ . }}
+    {{- else }} {}
+    {{- end }}
 {{- end }}
 
 {{/*

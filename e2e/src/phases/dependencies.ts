@@ -7,7 +7,8 @@ import { randomBytes } from "node:crypto";
 import { startGcsEmulator, startPostgres } from "@mlflow-k8s/testbed";
 import { BUCKET, need, type Ctx } from "../context.ts";
 
-export const newPassword = () => `e2e-${randomBytes(12).toString("base64url")}@:/?#%`;
+// URL-special characters, and ' " \ so that the URL-encoded (Python quote), JSON-escaped and raw forms all differ.
+export const newPassword = () => `e2e-${randomBytes(12).toString("base64url")}@:/?#%'"\\`;
 
 export async function dependencies(ctx: Ctx): Promise<void> {
   const cluster = need(ctx, "cluster", "cluster");

@@ -305,6 +305,72 @@ def test_wait_never_sleeps_past_the_deadline():
     assert max(sleeps) <= ep.MAX_DELAY_SECONDS
 
 
+# Fakes below raise psycopg2's own error type with the texts libpq 16 and PostgreSQL 15 print.
+def fake_psycopg2_error(text):
+    import psycopg2
+    return psycopg2.OperationalError(text)
+
+
+WRONG_PASSWORD = ('connection to server at "db.example.internal" (10.0.0.5), port 5432 failed: '
+                  'FATAL:  password authentication failed for user "mlflow"\n')
+STARTING_UP = ('connection to server at "db.example.internal" (10.0.0.5), port 5432 failed: '
+               'FATAL:  the database system is starting up\n')
+
+
+def counting_fake_connect(*errors):
+    calls = []
+
+    def fake_connect(_cfg, _timeout):
+        calls.append(1)
+        if len(calls) <= len(errors):
+            raise errors[len(calls) - 1]
+    return fake_connect, calls
+
+
+@pytest.mark.parametrize("text", [
+    WRONG_PASSWORD,
+    'FATAL:  no pg_hba.conf entry for host "10.0.0.9", user "mlflow", database "mlflow", no encryption',
+    'FATAL:  role "mlflow" does not exist',
+    'FATAL:  database "mlflow" does not exist',
+    "fe_sendauth: no password supplied",
+    'FATAL:  Cloud SQL IAM user authentication failed for user "mlflow@p.iam"',
+])
+def test_wait_fails_fast_when_the_database_rejects_the_login(text, capsys):
+    cfg = ep.db_config_from_env(env(DB_PASSWORD=SPECIAL))
+    fake_connect, calls = counting_fake_connect(*[fake_psycopg2_error(text)] * 5)
+    sleeps = []
+    with pytest.raises(ep.LoginRejected) as info:
+        ep.wait_for_database(cfg, 300, connect=fake_connect, sleep=sleeps.append)
+    assert len(calls) == 1 and sleeps == []
+    message = str(info.value)
+    assert "db.example.internal:5432 rejected the login of user 'mlflow'" in message
+    assert "not retrying" in message
+    assert SPECIAL not in message and SPECIAL not in capsys.readouterr().err
+
+
+def test_a_rejected_login_with_a_trailing_newline_in_the_password_says_so():
+    cfg = ep.db_config_from_env(env(DB_PASSWORD="s3cret\n"))
+    fake_connect, _ = counting_fake_connect(fake_psycopg2_error(WRONG_PASSWORD))
+    with pytest.raises(ep.LoginRejected, match="ends with whitespace or a line break") as info:
+        ep.wait_for_database(cfg, 300, connect=fake_connect, sleep=lambda s: None)
+    assert "s3cret" not in str(info.value)
+
+
+def test_wait_retries_a_database_that_is_starting_up():
+    fake_connect, calls = counting_fake_connect(fake_psycopg2_error(STARTING_UP), OSError("refused"))
+    assert ep.wait_for_database(ep.db_config_from_env(env()), 60, connect=fake_connect,
+                                sleep=lambda s: None) == 3
+    assert len(calls) == 3
+
+
+def test_wait_does_not_retry_an_error_that_is_not_a_connection_error():
+    fake_connect, calls = counting_fake_connect(*[ValueError("invalid dsn")] * 5)
+    with pytest.raises(RuntimeError, match="invalid dsn"):
+        ep.wait_for_database(ep.db_config_from_env(env()), 60, connect=fake_connect,
+                             sleep=lambda s: None)
+    assert len(calls) == 1
+
+
 def test_wait_timeout_zero_skips_waiting():
     def fake_connect(_cfg, _timeout):
         raise AssertionError("must not connect")
@@ -353,6 +419,19 @@ def test_migrate_does_not_retry_a_non_transient_error():
         raise ValueError("schema is newer than this MLflow")
 
     with pytest.raises(RuntimeError, match="attempt 1 of 5"):
+        ep.migrate(ep.db_config_from_env(env()), 1, 5, upgrade=fake_upgrade,
+                   wait=lambda c, t: 1, sleep=lambda s: None)
+    assert len(calls) == 1
+
+
+def test_migrate_does_not_retry_a_rejected_login():
+    calls = []
+
+    def fake_upgrade(uri):
+        calls.append(uri)
+        raise sqlalchemy.exc.OperationalError("connect", {}, fake_psycopg2_error(WRONG_PASSWORD))
+
+    with pytest.raises(ep.LoginRejected, match="rejected the login of user 'mlflow'"):
         ep.migrate(ep.db_config_from_env(env()), 1, 5, upgrade=fake_upgrade,
                    wait=lambda c, t: 1, sleep=lambda s: None)
     assert len(calls) == 1

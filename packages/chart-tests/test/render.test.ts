@@ -1,6 +1,7 @@
 /** The chart rendered by the real helm binary across the values matrix, asserted on parsed manifests. */
 import { describe, expect, it } from "vitest";
 import { buildChartValues, parseGeneratorInput } from "@mlflow-k8s/values";
+import { findSecretForms } from "@mlflow-k8s/testbed";
 import { BASE_VALUES, find, render, type Manifest } from "../src/helm.ts";
 
 type Container = {
@@ -74,22 +75,23 @@ describe("database password", () => {
     expect(manifests.filter((m) => m.kind === "Secret")).toEqual([]);
   });
 
-  it("a created Secret holds the password and the pods roll when it changes", () => {
+  it("a created Secret holds the password, and the pod template carries nothing derived from it", () => {
     const values = with_({ database: { existingSecret: "", password: "p@ss:/?#%" } });
     const manifests = rendered(values);
     const secret = find(manifests, "Secret", "-db") as Manifest & { data: { password: string } };
     expect(Buffer.from(secret.data.password, "base64").toString()).toBe("p@ss:/?#%");
     expect(envOf(server(manifests)).DB_PASSWORD).toEqual({ secretKeyRef: { name: "demo-mlflow-db", key: "password" } });
-    const checksum = (m: Manifest[]) => (find(m, "Deployment").spec as { template: { metadata: { annotations: Record<string, string> } } }).template.metadata.annotations["checksum/db-secret"];
-    const other = rendered(with_({ database: { existingSecret: "", password: "another" } }));
-    expect(checksum(manifests)).toMatch(/^[0-9a-f]{64}$/);
-    expect(checksum(other)).not.toBe(checksum(manifests));
+    // The old checksum/db-secret annotation was an unsalted sha256 of the password: a guess could be tested against it.
+    const template = (m: Manifest[]) => (find(m, "Deployment").spec as { template: unknown }).template;
+    expect(JSON.stringify(template(rendered(with_({ database: { existingSecret: "", password: "another" } }))))).toBe(JSON.stringify(template(manifests)));
   });
 
-  it("the password appears in no rendered object except the Secret's base64 data", () => {
-    const password = "Very-Distinct-Pw-4242";
+  it("the password, in any form (raw, URL-encoded, base64, JSON-escaped, sha256), appears in no rendered object but its Secret", () => {
+    const password = "Very-Distinct-Pw-4242 it's";
     const manifests = rendered(with_({ database: { existingSecret: "", password } }));
-    for (const m of manifests) expect(JSON.stringify(m), `${m.kind}/${m.metadata.name}`).not.toContain(password);
+    const others = manifests.filter((m) => !(m.kind === "Secret" && m.metadata.name === "demo-mlflow-db"));
+    expect(others.length).toBeGreaterThan(3);
+    for (const m of others) expect(findSecretForms(JSON.stringify(m), password), `${m.kind}/${m.metadata.name}`).toEqual([]);
   });
 
   it("the DB settings reach the server and the migration Job through one env block", () => {
@@ -177,6 +179,13 @@ describe("pod hardening and probes", () => {
     expect(podSpec(find(manifests, "Deployment")).securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 10001, seccompProfile: { type: "RuntimeDefault" } });
     expect(c.securityContext).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } });
     expect(c.volumeMounts).toEqual(expect.arrayContaining([{ name: "tmp", mountPath: "/tmp" }]));
+  });
+
+  it("bounds /tmp, where proxied artifacts are staged, by server.tmpSizeLimit (4Gi; empty: no limit)", () => {
+    const tmpVolume = (m: Manifest[]) => (podSpec(find(m, "Deployment")).volumes ?? []).find((v) => v.name === "tmp") as { emptyDir?: { sizeLimit?: string } };
+    expect(tmpVolume(manifests)).toEqual({ name: "tmp", emptyDir: { sizeLimit: "4Gi" } });
+    expect(tmpVolume(rendered(with_({ server: { tmpSizeLimit: "20Gi" } })))).toEqual({ name: "tmp", emptyDir: { sizeLimit: "20Gi" } });
+    expect(tmpVolume(rendered(with_({ server: { tmpSizeLimit: "" } })))).toEqual({ name: "tmp", emptyDir: {} });
   });
 
   it("probes /health on the http port (5000)", () => {

@@ -1,5 +1,5 @@
 /**
- * `node packages/cluster/src/available.ts <provider>`: exit 0 when that cluster provider can
+ * `node packages/cluster/src/available.ts <provider> [context]`: exit 0 when that cluster provider can
  * run here, else exit 1 with the reason (names what is missing and how to get it). Starts
  * nothing. scripts/test-all.ts asks it before the e2e tier.
  */
@@ -10,6 +10,6 @@ if (!isProviderName(name)) {
   process.stderr.write(`usage: available.ts <${PROVIDER_ORDER.join("|")}>\n`);
   process.exit(2);
 }
-const a = await defaultFactory(name).available();
+const a = await defaultFactory(name, { context: process.argv[3] }).available();
 if (!a.ok) process.stdout.write(`${a.reason}\n`);
 process.exit(a.ok ? 0 : 1);

@@ -27,3 +27,4 @@ export {
 } from "./process.ts";
 export { httpRequest, urlHost, type HttpRequestOptions, type HttpResponse } from "./http.ts";
 export { repoRoot, imageDir, entrypointScript, cacheDir, pgBinDir, fakeGcsServerBinary, ensurePythonVenv, type PythonVenvKind } from "./paths.ts";
+export { pythonQuote, base64Forms, secretForms, findSecretForms, type SecretForm } from "./secret-forms.ts";

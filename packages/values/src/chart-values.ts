@@ -111,6 +111,12 @@ export const chartValuesSchema = z
         .describe(
           "MLflow 3's background job runner (GenAI evaluation and scorer jobs). It starts about seven extra Python processes, some 1.5 GiB more memory per pod; a tracking server does not need it",
         ),
+      tmpSizeLimit: z
+        .union([z.literal(""), quantity()])
+        .default("4Gi")
+        .describe(
+          "sizeLimit of the /tmp emptyDir, where proxied artifact uploads and downloads are staged whole while they pass through the server. It must hold the largest artifacts times the transfers in flight; past it the kubelet evicts the pod. Empty: no limit (the node's disk)",
+        ),
       extraArgs: z.array(z.string()).default([]).describe("Extra flags appended to `mlflow server`"),
       extraEnv: z
         .array(z.object({ name: z.string().min(1), value: z.string() }).strict())

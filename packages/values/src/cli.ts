@@ -4,9 +4,7 @@
  * from flags, MLFLOW_* environment variables or a config file (lowest precedence).
  * Exit codes: 0 written, 2 bad input (nothing written), 1 anything else.
  */
-import { readFileSync } from "node:fs";
 import { Command, Option } from "commander";
-import YAML from "yaml";
 import { formatProblem, ValuesError } from "./errors.ts";
 import {
   INPUT_FIELDS,
@@ -20,7 +18,8 @@ import {
   type InputField,
 } from "./generator.ts";
 import { readPassword } from "./password.ts";
-import { writeAllOrNothing, type OutputFile } from "./write-files.ts";
+import { readYamlFile } from "./read-yaml.ts";
+import { checkOutputs, writeAllOrNothing, type OutputFile } from "./write-files.ts";
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command("mlflow-values")
@@ -43,6 +42,11 @@ export async function main(argv: string[]): Promise<number> {
     const { values, secret } = buildChartValues(input);
     const files: OutputFile[] = [];
     const secretOut = opts.secretOut as string | undefined;
+    const out = opts.out as string;
+    const valuesTarget = { path: out, field: "out", hint: "-o / --out" };
+    const secretTarget = { path: secretOut ?? "", field: "secretOut", hint: "--secret-out" };
+    // Before any password prompt: a bad output path should not cost the user a typed password.
+    checkOutputs([...(secretOut ? [secretTarget] : []), ...(out === "-" ? [] : [valuesTarget])], Boolean(opts.force));
     if (secretOut) {
       if (!secret) throw new ValuesError([{ field: "secretOut", hint: "--secret-out", message: "cannot be used with --db-auth iam: IAM database authentication uses no password" }]);
       if (!secret.create) {
@@ -55,18 +59,18 @@ export async function main(argv: string[]): Promise<number> {
       const source = parsePasswordSource(spec);
       const password = await readPassword(source);
       checkPassword(password, `--password-from ${spec}`);
-      files.push({ path: secretOut, content: renderSecretManifest({ name: secret.name, key: secret.key, password, namespace: input.namespace }), mode: 0o600 });
+      files.push({ ...secretTarget, content: renderSecretManifest({ name: secret.name, key: secret.key, password, namespace: input.namespace }), mode: 0o600 });
     }
     const valuesText = renderValuesFile(values);
-    const out = opts.out as string;
-    if (out !== "-") files.push({ path: out, content: valuesText });
+    if (out !== "-") files.push({ ...valuesTarget, content: valuesText });
     writeAllOrNothing(files, { force: Boolean(opts.force) });
     if (out === "-") process.stdout.write(valuesText);
     for (const file of files) process.stderr.write(`wrote ${file.path}\n`);
     if (secret?.create && !secretOut) {
       process.stderr.write(
         `The values refer to Secret ${secret.name} (key ${secret.key}). Create it before helm install, e.g. with --secret-out, ` +
-          `or: kubectl create secret generic ${secret.name} --from-file=${secret.key}=<file holding only the password>\n`,
+          `or type it at a prompt (nothing lands in your shell history, no trailing newline is added): ` +
+          `read -rs PW && printf %s "$PW" | kubectl create secret generic ${secret.name} --from-file=${secret.key}=/dev/stdin; unset PW\n`,
       );
     }
   });
@@ -75,7 +79,7 @@ export async function main(argv: string[]): Promise<number> {
     .command("check <values-file>")
     .description("Validate a values file against the chart's model (the same rules as values.schema.json plus install requirements)")
     .action((file: string) => {
-      const values = YAML.parse(readFileSync(file, "utf8")) ?? {};
+      const values = readYamlFile(file, { field: "values-file", hint: "check <values-file>" }) ?? {};
       validateChartValues(values);
       process.stderr.write(`${file}: valid\n`);
     });
@@ -89,9 +93,20 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 function optionFor(field: InputField): Option {
-  const option =
-    field.kind === "boolean" ? new Option(field.flag, field.description) : new Option(`${field.flag} <${field.kind === "list" ? "items" : "value"}>`, field.description);
-  return option.env(field.env);
+  // commander turns a boolean flag on whenever its variable is set (even to "false"): booleans read their variable in inputFromOptions.
+  if (field.kind === "boolean") return new Option(field.flag, `${field.description} (env: ${field.env}=true|false)`);
+  return new Option(`${field.flag} <${field.kind === "list" ? "items" : "value"}>`, field.description).env(field.env);
+}
+
+const BOOLEAN_WORDS: Record<string, boolean> = { true: true, "1": true, yes: true, false: false, "0": false, no: false };
+
+/** An environment variable holding a boolean: true/false/1/0/yes/no (any case); anything else is bad input. */
+export function envBoolean(field: InputField, value: string): boolean {
+  const parsed = BOOLEAN_WORDS[value.trim().toLowerCase()];
+  if (parsed === undefined) {
+    throw new ValuesError([{ field: field.key, hint: field.env, got: JSON.stringify(value), message: "must be one of true, false, 1, 0, yes, no" }]);
+  }
+  return parsed;
 }
 
 /** Only options the user set (flag or env), converted to the field's type. */
@@ -100,6 +115,11 @@ function inputFromOptions(command: Command, opts: Record<string, unknown>): Reco
   for (const field of INPUT_FIELDS) {
     const source = command.getOptionValueSource(field.key);
     const value = opts[field.key];
+    const fromEnv = process.env[field.env];
+    if (field.kind === "boolean" && source !== "cli" && fromEnv !== undefined) {
+      out[field.key] = envBoolean(field, fromEnv);
+      continue;
+    }
     if (value === undefined || (source !== "cli" && source !== "env")) continue;
     out[field.key] = convert(field, value);
   }
@@ -112,8 +132,6 @@ function convert(field: InputField, value: unknown): unknown {
     case "int":
       // Leave anything that is not a plain integer as a string: the schema then names the bad value.
       return /^-?\d+$/.test(value.trim()) ? Number(value.trim()) : value;
-    case "boolean":
-      return ["1", "true", "yes"].includes(value.toLowerCase()) ? true : ["0", "false", "no", ""].includes(value.toLowerCase()) ? false : value;
     case "list":
       return value.split(",").map((s) => s.trim()).filter(Boolean);
     default:
@@ -123,18 +141,7 @@ function convert(field: InputField, value: unknown): unknown {
 
 function readConfig(path: string | undefined): Record<string, unknown> {
   if (!path) return {};
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (error) {
-    throw new ValuesError([{ field: "config", hint: "--config", got: JSON.stringify(path), message: `cannot be read (${(error as NodeJS.ErrnoException).code ?? "error"})` }]);
-  }
-  let parsed: unknown;
-  try {
-    parsed = YAML.parse(text);
-  } catch (error) {
-    throw new ValuesError([{ field: "config", hint: "--config", got: JSON.stringify(path), message: `is not valid YAML/JSON: ${(error as Error).message.split("\n")[0]}` }]);
-  }
+  const parsed = readYamlFile(path, { field: "config", hint: "--config" });
   if (parsed === null || parsed === undefined) return {};
   if (typeof parsed !== "object" || Array.isArray(parsed)) {
     throw new ValuesError([{ field: "config", hint: "--config", got: JSON.stringify(path), message: "must contain a mapping of settings (e.g. gcsUri: gs://bucket/path)" }]);

@@ -71,6 +71,9 @@ export const inputHint = (key: string): string | undefined => {
   return field ? `${field.flag} / ${field.env}` : undefined;
 };
 
+/** Inputs whose values are never echoed: a mistyped --password-from is often the password itself. */
+export const SECRET_INPUTS: ReadonlySet<string> = new Set(["passwordFrom"]);
+
 const PASSWORD_FROM = /^(?:prompt|stdin|env:[A-Za-z_][A-Za-z0-9_]*|secret:[a-z0-9][-a-z0-9.]*(?::[-._a-zA-Z0-9]+)?)$/;
 
 /** The generator's input after merging config file < env < flags. All names flat. */
@@ -152,7 +155,7 @@ export function parseGeneratorInput(raw: unknown): GeneratorInput {
   const result = generatorInputSchema.safeParse(raw);
   if (!result.success) {
     const known = INPUT_FIELDS.map((x) => x.key).join(", ");
-    const problems = problemsFromZod(result.error, raw, { hint: inputHint }).map((p) =>
+    const problems = problemsFromZod(result.error, raw, { hint: inputHint, secret: (field) => SECRET_INPUTS.has(field) }).map((p) =>
       p.message.startsWith("is not a known setting") ? { ...p, hint: "config file", message: `is not a known setting; known settings: ${known}` } : p,
     );
     throw new ValuesError(problems);

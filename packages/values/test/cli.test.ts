@@ -1,6 +1,6 @@
 /** Runs the real CLI as a user would: a child process in a scratch directory. */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -124,5 +124,105 @@ describe("mlflow-values CLI", () => {
     const r = run(["check", join(cwd, "v.yaml")]);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/database\.port: got 0: must be from 1 to 65535/);
+  });
+
+  it.each([
+    ["false", false],
+    ["0", false],
+    ["no", false],
+    ["FALSE", false],
+    ["true", true],
+    ["1", true],
+    ["Yes", true],
+  ])("reads MLFLOW_DIRECT_ARTIFACTS=%s as %s", (value, direct) => {
+    const r = run([...required, "-o", "-"], { env: { MLFLOW_DIRECT_ARTIFACTS: value } });
+    expect(r.status).toBe(0);
+    expect(YAML.parse(r.stdout).artifacts.proxied).toBe(!direct);
+  });
+
+  it("rejects a boolean variable that is not true/false/1/0/yes/no, naming the variable", () => {
+    const r = run([...required, "-o", "-"], { env: { MLFLOW_DIRECT_ARTIFACTS: "nope" } });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/directArtifacts \(MLFLOW_DIRECT_ARTIFACTS\): got "nope": must be one of true, false, 1, 0, yes, no/);
+    expect(r.stdout).toBe("");
+  });
+
+  it("never echoes the value of --password-from, even when it is not a valid source", () => {
+    const r = run([...required, "--password-from", "hunter2"]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/passwordFrom \(--password-from \/ MLFLOW_PASSWORD_FROM\): got <redacted>: must be prompt, stdin/);
+    expect(r.stderr + r.stdout).not.toContain("hunter2");
+    expect(r.files).toEqual([]);
+  });
+
+  it("check names a missing file: exit 2", () => {
+    const r = run(["check", "no-such-values.yaml"]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/values-file \(check <values-file>\): got "no-such-values.yaml": does not exist/);
+    expect(r.stderr).not.toMatch(/ENOENT|at .*\.ts/);
+  });
+
+  it("check names a malformed file and its position without quoting a password line: exit 2", () => {
+    const cwd = mkdtempSync(join(tmpdir(), "mlflow-values-check-"));
+    writeFileSync(join(cwd, "v.yaml"), "database:\n  host: db\n  password: hunter2: oops\n");
+    const r = run(["check", join(cwd, "v.yaml")]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/values-file .*v\.yaml": is not valid YAML\/JSON at line 3, column \d+ \(\w+\)/);
+    expect(r.stderr).not.toContain("hunter2");
+  });
+
+  it("a malformed --config file is named without quoting its lines: exit 2", () => {
+    const cwd = mkdtempSync(join(tmpdir(), "mlflow-values-config-"));
+    writeFileSync(join(cwd, "c.yaml"), "gcsUri: gs://abc\npasswordFrom: [hunter2\n");
+    const r = run(["-c", join(cwd, "c.yaml")]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/config \(--config\): got ".*c\.yaml": is not valid YAML\/JSON/);
+    expect(r.stderr).not.toContain("hunter2");
+  });
+
+  it("-o into a missing directory: exit 2 naming the setting and the directory, nothing written, no password asked", () => {
+    const r = run([...required, "-o", "missing/values.yaml", "--secret-out", "s.yaml", "--password-from", "stdin"], { input: "pw-not-read\n" });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/out \(-o \/ --out\): got "missing\/values.yaml": cannot be written: directory "missing" does not exist/);
+    expect(r.files).toEqual([]);
+  });
+
+  it("--out equal to --secret-out: exit 2, nothing written", () => {
+    const r = run([...required, "-o", "same.yaml", "--secret-out", "./same.yaml", "--password-from", "stdin"], { input: "s3cr3t-pw\n" });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/out \(-o \/ --out\): got "same.yaml": is the same file as secretOut/);
+    expect(r.stderr).not.toContain("s3cr3t-pw");
+    expect(r.files).toEqual([]);
+  });
+
+  it("writes the Secret and values as a pair: when the second rename fails, what --force replaced is restored", () => {
+    // The values path is a directory, so renaming the values file onto it fails after the Secret is in place.
+    const first = run([...required, "--secret-out", "secret.yaml", "--password-from", "stdin"], { input: "old-pw\n" });
+    expect(first.status).toBe(0);
+    const before = readFileSync(join(first.cwd, "secret.yaml"), "utf8");
+    mkdirSync(join(first.cwd, "values.d"));
+    writeFileSync(join(first.cwd, "values.d", "keep"), "");
+    const r = spawnSync(process.execPath, [CLI, ...required, "--force", "-o", "values.d", "--secret-out", "secret.yaml", "--password-from", "stdin"], {
+      cwd: first.cwd,
+      input: "new-pw\n",
+      encoding: "utf8",
+    });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/out \(-o \/ --out\): got "values.d": cannot be written \(E\w+\); no output file was changed/);
+    expect(readFileSync(join(first.cwd, "secret.yaml"), "utf8")).toBe(before);
+    expect(readdirSync(first.cwd).sort()).toEqual(["mlflow-values.yaml", "secret.yaml", "values.d"]);
+  });
+
+  it("writes the Secret and values as a pair: when the second rename fails, a new first file is removed", () => {
+    const cwd = mkdtempSync(join(tmpdir(), "mlflow-values-pair-"));
+    mkdirSync(join(cwd, "values.d"));
+    writeFileSync(join(cwd, "values.d", "keep"), "");
+    const r = spawnSync(process.execPath, [CLI, ...required, "--force", "-o", "values.d", "--secret-out", "secret.yaml", "--password-from", "stdin"], {
+      cwd,
+      input: "new-pw\n",
+      encoding: "utf8",
+    });
+    expect(r.status).toBe(2);
+    expect(readdirSync(cwd)).toEqual(["values.d"]);
   });
 });

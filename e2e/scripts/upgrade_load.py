@@ -1,0 +1,215 @@
+#!/usr/bin/env python3
+"""Load for the e2e's version upgrade, driven by MLflow's own Python client.
+
+Writers create runs with params, metrics, tags and a text artifact; readers get runs,
+search, read metric histories and GET /version, all through MlflowClient's pooled
+keep-alive session (what users' notebooks and jobs do). MLFLOW_HTTP_REQUEST_MAX_RETRIES
+is 0, so every HTTP request is one attempt and every failure is counted.
+
+  python upgrade_load.py --url http://node:port --stop-file /tmp/stop
+
+Prints `READY <runs>` once the runs written before the upgrade exist, keeps going until
+the stop file appears, then reads every run back and prints `RESULT <json>`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import sys
+import tempfile
+import threading
+import time
+
+os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] = "0"
+os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "30")
+# Test traffic goes to the server under test only: no telemetry, no run URLs on stdout.
+os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
+os.environ["DO_NOT_TRACK"] = "true"
+os.environ["MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT"] = "true"
+
+import requests.adapters  # noqa: E402
+from mlflow import MlflowClient  # noqa: E402
+from mlflow.entities import RunStatus  # noqa: E402
+
+
+class Counter:
+    """Counts every HTTP request MLflow's session sends (patched into requests' adapter)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.bucket = "before"
+        self.totals: dict[str, int] = {"before": 0, "load": 0, "verify": 0}
+        self.failures: dict[str, int] = {"before": 0, "load": 0, "verify": 0}
+        self.samples: list[str] = []
+
+    def record(self, ok: bool, what: str) -> None:
+        with self.lock:
+            self.totals[self.bucket] += 1
+            if not ok:
+                self.failures[self.bucket] += 1
+                if len(self.samples) < 8 and what not in self.samples:
+                    self.samples.append(what)
+
+
+COUNTER = Counter()
+_send = requests.adapters.HTTPAdapter.send
+
+
+def counting_send(self, request, *args, **kwargs):
+    try:
+        response = _send(self, request, *args, **kwargs)
+    except Exception as e:
+        COUNTER.record(False, f"{request.method} {request.path_url.split('?')[0]}: {type(e).__name__}: {e}"[:300])
+        raise
+    COUNTER.record(response.status_code < 400, f"{request.method} {request.path_url.split('?')[0]}: HTTP {response.status_code}")
+    return response
+
+
+requests.adapters.HTTPAdapter.send = counting_send
+
+
+class Load:
+    def __init__(self, url: str) -> None:
+        self.client = MlflowClient(tracking_uri=url)
+        self.url = url
+        self.lock = threading.Lock()
+        self.runs: dict[str, dict] = {}
+        self.versions: list[str] = []
+        self.last_version = ""
+        self.errors: list[str] = []
+        self.stop = threading.Event()
+        self.experiment_id = self.client.create_experiment(f"upgrade-{int(time.time() * 1000)}")
+
+    def write_run(self, writer: int, i: int, phase: str) -> None:
+        c = self.client
+        run = c.create_run(self.experiment_id, run_name=f"w{writer}-{i}", tags={"phase": phase})
+        run_id = run.info.run_id
+        params = {"writer": str(writer), "i": str(i)}
+        for key, value in params.items():
+            c.log_param(run_id, key, value)
+        losses = [1.0 / (i + step + 1) for step in range(3)]
+        for step, value in enumerate(losses):
+            c.log_metric(run_id, "loss", value, step=step)
+        text = f"run {run_id} writer {writer} item {i} {phase}\n"
+        c.log_text(run_id, text, "notes/run.txt")
+        c.set_terminated(run_id, RunStatus.to_string(RunStatus.FINISHED))
+        with self.lock:
+            self.runs[run_id] = {"params": params, "losses": losses, "text": text, "phase": phase}
+
+    def writer(self, writer: int, phase: str, count: int | None = None) -> None:
+        i = 0
+        while (count is None and not self.stop.is_set()) or (count is not None and i < count):
+            try:
+                self.write_run(writer, i, phase)
+            except Exception as e:  # counted by the adapter too; keep writing
+                self.note(e)
+            i += 1
+
+    def reader(self) -> None:
+        from mlflow.utils.rest_utils import http_request
+
+        creds = self.client._tracking_client.store.get_host_creds()
+        while not self.stop.is_set():
+            try:
+                with self.lock:
+                    run_id = random.choice(list(self.runs)) if self.runs else None
+                if run_id:
+                    self.client.get_run(run_id)
+                    self.client.get_metric_history(run_id, "loss")
+                self.client.search_runs([self.experiment_id], max_results=20)
+                version = http_request(creds, "/version", "GET").text.strip()
+                with self.lock:
+                    # Versions in the order first seen (old and new pods alternate during the rollout).
+                    if version not in self.versions:
+                        self.versions.append(version)
+                    self.last_version = version
+            except Exception as e:
+                self.note(e)
+
+    def note(self, error: Exception) -> None:
+        with self.lock:
+            if len(self.errors) < 8:
+                self.errors.append(f"{type(error).__name__}: {str(error)[:200]}")
+
+    def verify(self) -> list[str]:
+        """Every run reads back with its params, metric history, status and artifact."""
+        problems = []
+        for run_id, want in self.runs.items():
+            try:
+                run = self.client.get_run(run_id)
+                if run.data.params != want["params"]:
+                    problems.append(f"{run_id}: params {run.data.params} != {want['params']}")
+                history = [m.value for m in sorted(self.client.get_metric_history(run_id, "loss"), key=lambda m: m.step)]
+                if history != want["losses"]:
+                    problems.append(f"{run_id}: loss history {history} != {want['losses']}")
+                if run.info.status != "FINISHED":
+                    problems.append(f"{run_id}: status {run.info.status}")
+                with tempfile.TemporaryDirectory() as d:
+                    path = self.client.download_artifacts(run_id, "notes/run.txt", d)
+                    with open(path, encoding="utf-8") as f:
+                        if f.read() != want["text"]:
+                            problems.append(f"{run_id}: artifact content differs")
+            except Exception as e:
+                problems.append(f"{run_id}: {type(e).__name__}: {str(e)[:200]}")
+        return problems
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--url", required=True)
+    parser.add_argument("--stop-file", required=True)
+    parser.add_argument("--writers", type=int, default=3)
+    parser.add_argument("--readers", type=int, default=3)
+    parser.add_argument("--runs-before", type=int, default=12)
+    args = parser.parse_args()
+
+    load = Load(args.url)
+    before = [threading.Thread(target=load.writer, args=(w, "before", args.runs_before // args.writers)) for w in range(args.writers)]
+    for t in before:
+        t.start()
+    for t in before:
+        t.join()
+    runs_before = len(load.runs)
+    COUNTER.bucket = "load"
+    print(f"READY {runs_before}", flush=True)
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=load.writer, args=(w, "during")) for w in range(args.writers)]
+    threads += [threading.Thread(target=load.reader) for _ in range(args.readers)]
+    for t in threads:
+        t.start()
+    while not os.path.exists(args.stop_file):
+        time.sleep(0.2)
+    load.stop.set()
+    for t in threads:
+        t.join()
+    seconds = time.monotonic() - started
+
+    COUNTER.bucket = "verify"
+    problems = load.verify()
+    result = {
+        "before_requests": COUNTER.totals["before"],
+        "before_failed": COUNTER.failures["before"],
+        "requests": COUNTER.totals["load"],
+        "failed": COUNTER.failures["load"],
+        "seconds": round(seconds, 1),
+        "failure_samples": COUNTER.samples,
+        "operation_errors": load.errors,
+        "versions": load.versions,
+        "last_version": load.last_version,
+        "runs_before": runs_before,
+        "runs_during": len(load.runs) - runs_before,
+        "verify_requests": COUNTER.totals["verify"],
+        "verify_failed": COUNTER.failures["verify"],
+        "verify_problems": problems[:10],
+        "verify_problem_count": len(problems),
+    }
+    print("RESULT " + json.dumps(result), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
