@@ -235,7 +235,7 @@ describe("one pod shape: the server, the migration Job and the helm test pod", (
   });
 
   it.each(pods)("%s: every container is restricted and has a writable /tmp", (_name, spec) => {
-    expect(spec.volumes).toEqual(expect.arrayContaining([{ name: "tmp", emptyDir: {} }]));
+    expect(spec.volumes).toEqual(expect.arrayContaining([{ name: "tmp", emptyDir: { sizeLimit: "4Gi" } }]));
     for (const c of [...(spec.initContainers ?? []), ...spec.containers]) {
       expect(c.securityContext, c.name).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } });
     }
