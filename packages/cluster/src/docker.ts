@@ -29,7 +29,12 @@ export function dockerBuildArgs(spec: ImageBuildSpec, opts: { networkHost?: bool
 
 export async function dockerBuild(target: DockerTarget, spec: ImageBuildSpec, opts: { networkHost?: boolean; quiet?: boolean } = {}): Promise<void> {
   if (!existsSync(spec.context)) throw new Error(`docker build context ${spec.context} does not exist`);
-  await $({ env: { ...process.env, ...target.env }, quiet: opts.quiet ?? false, verbose: false })`${target.bin} ${dockerBuildArgs(spec, opts)}`;
+  const r = await $({ env: { ...process.env, ...target.env }, quiet: opts.quiet ?? false, verbose: false })`${target.bin} ${dockerBuildArgs(spec, opts)}`.nothrow();
+  if (r.exitCode !== 0) {
+    // The step that failed and its output are at the end; the legacy builder's deprecation notice is at the start.
+    const tail = (r.stdout + r.stderr).trim().split("\n").slice(-25).join("\n");
+    throw new Error(`docker build ${spec.tag} failed (exit ${r.exitCode}):\n${tail}`);
+  }
 }
 
 export async function dockerHasImage(target: DockerTarget, ref: string): Promise<boolean> {
