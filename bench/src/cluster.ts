@@ -323,7 +323,7 @@ export async function runClusterSections(wanted: Set<string>): Promise<Sections>
     await valuesPhase(ctx);
     ctx.opts.values = join(ctx.workDir, "chart-defaults.yaml");
     const cluster = need(ctx, "cluster", "cluster");
-    const nodePort = cluster.nodePort ?? NODE_PORT;
+    const nodePort = cluster.nodePorts?.[0] ?? NODE_PORT;
     chartDefaultsOverride(ctx.opts.values, nodePort);
     const host = nodeAddress((await need(ctx, "kube", "cluster").core.listNode()).items, cluster.nodePortHost);
     const s: Session = { ctx, provider, baseUrl: `http://${host}:${nodePort}`, release: async () => undefined, dbCount: 0 };

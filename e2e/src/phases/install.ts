@@ -62,7 +62,7 @@ export async function values(ctx: Ctx): Promise<void> {
       imageTag: imageRef.slice(at + 1),
       imagePullPolicy: "IfNotPresent",
       // Where the provider publishes one NodePort on loopback (kind), MLflow's Service takes it.
-      ...(ctx.cluster?.nodePort ? { nodePort: ctx.cluster.nodePort } : {}),
+      ...(ctx.cluster?.nodePorts?.[0] ? { nodePort: ctx.cluster.nodePorts[0] } : {}),
       // Two replicas prove the migration hook keeps them from racing on the empty database;
       // one worker each and small requests keep a rolling update within two cores.
       replicas: 2,

@@ -36,6 +36,8 @@ export async function sideRelease(ctx: Ctx, suffix: string, edit: (values: Value
   const conn = await need(ctx, "db", "dependencies").createUserAndDatabase(name, password, name);
   const values = YAML.parse(readFileSync(need(ctx, "valuesFile", "values"), "utf8")) as Values;
   values.database = { ...values.database, name: conn.database, user: conn.user };
+  // The main release holds the first published NodePort; a side release takes the second (kind), or any.
+  values.service = { ...values.service, nodePort: ctx.cluster?.nodePorts?.[1] ?? null };
   edit(values, { database: conn.database, user: conn.user, password });
   const valuesFile = join(ctx.workDir, `${release}-values.yaml`);
   writeFileSync(valuesFile, YAML.stringify(values), { mode: 0o600 });

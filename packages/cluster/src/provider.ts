@@ -32,10 +32,11 @@ export interface ClusterInfo {
    */
   registry?: string;
   /**
-   * The NodePort the provider publishes on nodePortHost (kind: 127.0.0.1:<port> through its
-   * extraPortMappings); MLflow's Service must use it. Undefined: any NodePort works.
+   * The NodePorts the provider publishes on nodePortHost (kind: 127.0.0.1:<port> through its
+   * extraPortMappings): the first for the release under test, the second for a side release
+   * (the upgrade phases). Services must use them. Undefined: any NodePort works.
    */
-  nodePort?: number;
+  nodePorts?: number[];
 }
 
 /** What to build with `docker build` (see ClusterProvider.buildImage). */

@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import YAML from "yaml";
-import { defaultNodePort, renderKindConfig } from "../src/kind/config.ts";
+import { defaultNodePorts, renderKindConfig } from "../src/kind/config.ts";
 import { registryPort, renderHostsToml, renderRegistryConfigMap } from "../src/kind/registry.ts";
 import { parseKubeadmImages, tagOf } from "../src/kind/nodeimage.ts";
 import { RUNC_WRAPPER, dockerdArgs, engineLayout, inBoundingSet } from "../src/kind/engine.ts";
@@ -24,10 +24,10 @@ describe("kind cluster config", () => {
     expect(cfg.containerdConfigPatches[0]).toContain('config_path = "/etc/containerd/certs.d"');
   });
 
-  it("takes the NodePort from MLFLOW_K8S_NODE_PORT and refuses one outside the NodePort range", () => {
-    expect(defaultNodePort({})).toBe(30080);
-    expect(defaultNodePort({ MLFLOW_K8S_NODE_PORT: "31000" })).toBe(31000);
-    expect(() => defaultNodePort({ MLFLOW_K8S_NODE_PORT: "8080" })).toThrow('MLFLOW_K8S_NODE_PORT must be from 30000 to 32767 (the NodePort range), got "8080"');
+  it("publishes MLFLOW_K8S_NODE_PORT and the port after it (a side release's), and refuses one outside the NodePort range", () => {
+    expect(defaultNodePorts({})).toEqual([30080, 30081]);
+    expect(defaultNodePorts({ MLFLOW_K8S_NODE_PORT: "31000" })).toEqual([31000, 31001]);
+    expect(() => defaultNodePorts({ MLFLOW_K8S_NODE_PORT: "8080" })).toThrow('MLFLOW_K8S_NODE_PORT must be from 30000 to 32766 (the NodePort range, and the port after it), got "8080"');
   });
 });
 

@@ -10,12 +10,16 @@ export interface KindConfigOptions {
   nodePorts: number[];
 }
 
-/** The NodePort the e2e and `./dev up` give MLflow's Service (published by the kind config). */
-export function defaultNodePort(env: NodeJS.ProcessEnv = process.env): number {
+/**
+ * The NodePorts the kind config publishes: MLFLOW_K8S_NODE_PORT (default 30080) for the
+ * release under test (the e2e and `./dev up` give MLflow's Service this one), and the next
+ * port for a side release next to it (the e2e's upgrade phases).
+ */
+export function defaultNodePorts(env: NodeJS.ProcessEnv = process.env): number[] {
   const raw = env.MLFLOW_K8S_NODE_PORT ?? "30080";
   const port = Number(raw);
-  if (!Number.isInteger(port) || port < 30000 || port > 32767) throw new Error(`MLFLOW_K8S_NODE_PORT must be from 30000 to 32767 (the NodePort range), got "${raw}"`);
-  return port;
+  if (!Number.isInteger(port) || port < 30000 || port > 32766) throw new Error(`MLFLOW_K8S_NODE_PORT must be from 30000 to 32766 (the NodePort range, and the port after it), got "${raw}"`);
+  return [port, port + 1];
 }
 
 export function renderKindConfig(opts: KindConfigOptions): string {

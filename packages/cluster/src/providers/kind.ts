@@ -12,7 +12,7 @@
  * MLflow's NodePort is published on 127.0.0.1. Deletes only a cluster it created.
  */
 import { $ } from "zx";
-import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Availability, ClusterInfo, ClusterProvider, ImageBuildSpec } from "../provider.ts";
 import { cacheRoot } from "../local/layout.ts";
@@ -24,7 +24,7 @@ import type { Logger } from "../log.ts";
 import { hasFlag, kindVersionArgs, parseDockerNetworkGateway } from "../hostaddr.ts";
 import { DockerEngine } from "../kind/engine.ts";
 import { LocalRegistry, renderRegistryConfigMap } from "../kind/registry.ts";
-import { defaultNodePort, renderKindConfig } from "../kind/config.ts";
+import { defaultNodePorts, renderKindConfig } from "../kind/config.ts";
 import { defaultParts, ensureNodeImage } from "../kind/nodeimage.ts";
 
 export interface CliProviderOptions {
@@ -44,7 +44,7 @@ export interface CliProviderOptions {
 }
 
 export interface KindProviderOptions extends CliProviderOptions {
-  /** NodePorts published on 127.0.0.1 (default: MLFLOW_K8S_NODE_PORT or 30080). */
+  /** NodePorts published on 127.0.0.1 (default: MLFLOW_K8S_NODE_PORT or 30080, and the port after it). */
   nodePorts?: number[];
   /** "build", "kind" or an image reference (default: env MLFLOW_K8S_KIND_NODE_IMAGE; unset: see the file comment). */
   nodeImage?: string;
@@ -82,7 +82,7 @@ export class KindProvider implements ClusterProvider {
     this.stateDir = opts.stateDir ?? join(cacheRoot(), "kind");
     this.userArgs = opts.createArgs ?? [];
     this.version = opts.kubernetesVersion ?? process.env.KUBERNETES_VERSION;
-    this.nodePorts = opts.nodePorts ?? [defaultNodePort()];
+    this.nodePorts = opts.nodePorts ?? defaultNodePorts();
     this.nodeImageSetting = opts.nodeImage ?? (process.env.MLFLOW_K8S_KIND_NODE_IMAGE || undefined);
     this.network = process.env.KIND_EXPERIMENTAL_DOCKER_NETWORK || "kind";
     this.log = opts.log ?? stderrLogger("kind");
@@ -163,7 +163,12 @@ export class KindProvider implements ClusterProvider {
     this.target = await this.engine.ensure();
     this.registry = new LocalRegistry(this.target, this.log, { base: await this.engine.debianBase() });
     if (await this.exists()) {
-      if (await this.healthy()) {
+      const stale = this.createdWithOtherConfig();
+      if (stale && existsSync(this.marker)) {
+        this.log(`kind cluster ${this.clusterName} was created with another configuration (${stale}): deleting and recreating it`);
+        await $({ quiet: true, env: this.env() })`${kindBinary()} delete cluster --name ${this.clusterName}`;
+        await this.create();
+      } else if (await this.healthy()) {
         this.log(`reusing kind cluster ${this.clusterName} (its NodePorts and node image are as created)`);
       } else if (existsSync(this.marker)) {
         this.log(`kind cluster ${this.clusterName} (made by an earlier run) is not healthy: deleting and recreating it`);
@@ -188,13 +193,23 @@ export class KindProvider implements ClusterProvider {
       nodePortHost: "127.0.0.1",
       hostAddressForPods: await this.hostAddressForPods(),
       registry: this.registry.host,
-      nodePort: this.nodePorts[0],
+      nodePorts: this.nodePorts,
     };
+  }
+
+  private get configFile(): string {
+    return join(this.stateDir, `${this.clusterName}.config.yaml`);
+  }
+
+  /** Why the cluster we made no longer matches what we would create now (its NodePorts), or undefined. */
+  private createdWithOtherConfig(): string | undefined {
+    if (!existsSync(this.configFile)) return undefined;
+    return readFileSync(this.configFile, "utf8") === renderKindConfig({ nodePorts: this.nodePorts }) ? undefined : `published NodePorts now ${this.nodePorts.join(", ")}`;
   }
 
   private async create(): Promise<void> {
     const args = await this.createArgs();
-    const config = join(this.stateDir, `${this.clusterName}.config.yaml`);
+    const config = this.configFile;
     writeFileSync(config, renderKindConfig({ nodePorts: this.nodePorts }));
     await step(this.log, `kind create cluster ${this.clusterName} ${args.join(" ")}`, async () => {
       await $({ env: this.env() })`${kindBinary()} create cluster --name ${this.clusterName} --kubeconfig ${this.kubeconfig} --config ${config} --wait 300s ${args}`;
