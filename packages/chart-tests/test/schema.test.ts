@@ -5,19 +5,23 @@ import { BASE_VALUES, lint, render } from "../src/helm.ts";
 
 const withValues = (patch: Record<string, unknown>) => ({ ...structuredClone(BASE_VALUES), ...patch });
 
-// Each case: values Helm must reject, and the fragment of Helm's message that names the problem.
+// Helm 4 names a failing value by JSON pointer (`at '/service/nodePort'`), Helm 3 by dotted
+// path (`service.nodePort: Must be ...`): match the value's path in either form.
+const at = (path: string) => new RegExp(`/${path.replaceAll(".", "/")}\\b|\\b${path.replaceAll(".", "\\.")}\\b`);
+
+// Each case: values Helm must reject, and the path Helm's message must name.
 const BAD: [string, Record<string, unknown>, RegExp][] = [
-  ["an unknown top-level key", { replicas: 2 }, /additional properties 'replicas' not allowed|replicas/],
+  ["an unknown top-level key", { replicas: 2 }, /additional propert(y|ies) '?replicas'? (is )?not allowed/i],
   ["an unknown nested key", { database: { ...BASE_VALUES.database, passwd: "x" } }, /passwd/],
-  ["a nodePort below 30000", { service: { nodePort: 8080 } }, /\/service\/nodePort/],
-  ["a port above 65535", { database: { ...BASE_VALUES.database, port: 70000 } }, /\/database\/port/],
-  ["a port given as a string", { database: { ...BASE_VALUES.database, port: "5432" } }, /\/database\/port/],
-  ["a non-gs artifact URI", { artifacts: { destination: "s3://bucket/x" } }, /\/artifacts\/destination/],
-  ["a host with spaces", { database: { ...BASE_VALUES.database, host: "db host" } }, /\/database\/host/],
-  ["an unknown service type", { service: { type: "ExternalName" } }, /\/service\/type/],
-  ["zero replicas", { replicaCount: 0 }, /\/replicaCount/],
-  ["an invalid sslmode", { database: { ...BASE_VALUES.database, sslmode: "on" } }, /\/database\/sslmode/],
-  ["a bad resource quantity", { resources: { requests: { memory: "lots" } } }, /\/resources\/requests\/memory/],
+  ["a nodePort below 30000", { service: { nodePort: 8080 } }, at("service.nodePort")],
+  ["a port above 65535", { database: { ...BASE_VALUES.database, port: 70000 } }, at("database.port")],
+  ["a port given as a string", { database: { ...BASE_VALUES.database, port: "5432" } }, at("database.port")],
+  ["a non-gs artifact URI", { artifacts: { destination: "s3://bucket/x" } }, at("artifacts.destination")],
+  ["a host with spaces", { database: { ...BASE_VALUES.database, host: "db host" } }, at("database.host")],
+  ["an unknown service type", { service: { type: "ExternalName" } }, at("service.type")],
+  ["zero replicas", { replicaCount: 0 }, at("replicaCount")],
+  ["an invalid sslmode", { database: { ...BASE_VALUES.database, sslmode: "on" } }, at("database.sslmode")],
+  ["a bad resource quantity", { resources: { requests: { memory: "lots" } } }, at("resources.requests.memory")],
 ];
 
 describe("values.schema.json enforced by helm", () => {
