@@ -63,6 +63,10 @@ export function lint(values: unknown, chart = CHART_DIR): { ok: boolean; output:
   return { ok: r.status === 0, output: r.stdout + r.stderr };
 }
 
+/** Helm 4 names a value failing the schema by JSON pointer (`at '/service/nodePort'`), Helm 3 by
+ *  dotted path (`service.nodePort: Must be ...`): a pattern for the value's path in either form. */
+export const at = (path: string) => new RegExp(`/${path.replaceAll(".", "/")}\\b|\\b${path.replaceAll(".", "\\.")}\\b`);
+
 export function helmVersion(): string {
   return helm(["version", "--short"]).stdout.trim();
 }

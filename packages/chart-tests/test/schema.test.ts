@@ -1,13 +1,9 @@
 /** values.schema.json as Helm enforces it, and agreement with the TypeScript model. */
 import { describe, expect, it } from "vitest";
 import { buildChartValues, parseGeneratorInput, validateChartValues } from "@mlflow-k8s/values";
-import { BASE_VALUES, lint, render } from "../src/helm.ts";
+import { at, BASE_VALUES, lint, render } from "../src/helm.ts";
 
 const withValues = (patch: Record<string, unknown>) => ({ ...structuredClone(BASE_VALUES), ...patch });
-
-// Helm 4 names a failing value by JSON pointer (`at '/service/nodePort'`), Helm 3 by dotted
-// path (`service.nodePort: Must be ...`): match the value's path in either form.
-const at = (path: string) => new RegExp(`/${path.replaceAll(".", "/")}\\b|\\b${path.replaceAll(".", "\\.")}\\b`);
 
 // Each case: values Helm must reject, and the path Helm's message must name.
 const BAD: [string, Record<string, unknown>, RegExp][] = [
