@@ -13,7 +13,11 @@ export const CHART_DIR = new URL("../../../charts/mlflow", import.meta.url).path
 /** vitest.config.ts runs the suite once per supported Helm, each with its own HELM_BIN. */
 export const HELM = process.env.HELM_BIN ?? "helm";
 
-const chartYaml = YAML.parse(readFileSync(join(CHART_DIR, "Chart.yaml"), "utf8")) as { version: string; kubeVersion: string; annotations: Record<string, string> };
+/** charts/mlflow/Chart.yaml, parsed. */
+export const CHART_YAML = YAML.parse(readFileSync(join(CHART_DIR, "Chart.yaml"), "utf8")) as {
+  version: string; appVersion: string; kubeVersion: string; home?: string; icon?: string; sources?: string[]; annotations: Record<string, string>;
+};
+const chartYaml = CHART_YAML;
 export const CHART_VERSION = chartYaml.version;
 /** The oldest Kubernetes the chart claims (kubeVersion ">=1.30.0-0" -> "1.30.0"): what renders target,
  *  so that no Helm's built-in default (v1.24 for Helm 3.9) decides the result. */
