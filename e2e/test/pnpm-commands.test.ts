@@ -1,6 +1,6 @@
 /**
  * Every `pnpm <command>` the repository tells users to run does what it says: it names one of
- * our scripts (or install/exec), and no script hides behind a pnpm built-in of the same
+ * our scripts (or install/exec/store), and no script hides behind a pnpm built-in of the same
  * name (the built-in `up` of pnpm is an alias of its update command: a script called `up` never runs).
  */
 import { execFileSync } from "node:child_process";
@@ -34,8 +34,8 @@ describe("commands for pnpm in the repository", () => {
   // An instruction, not prose: at a line start, in quotes/backticks, or after ": ", "$ ", "&& ", "| ".
   const INSTRUCTION = /(?:^\s*|[`"'(]|[:$&|] )pnpm ([a-z][\w:-]*)/gm;
 
-  it("every `pnpm <word>` instruction in the tracked files is one of our scripts, install or exec", () => {
-    const known = new Set([...rootScripts, ...packageScripts, "install", "exec"]);
+  it("every `pnpm <word>` instruction in the tracked files is one of our scripts or a built-in we mean (install, exec, store)", () => {
+    const known = new Set([...rootScripts, ...packageScripts, "install", "exec", "store"]);
     const files = git("ls-files", "--cached", "--others", "--exclude-standard").split("\n").filter((f) => f && !f.endsWith("pnpm-lock.yaml") && !/\.(png|svg|tgz)$/.test(f));
     const unknown = files.flatMap((f) =>
       [...readFileSync(join(ROOT, f), "utf8").matchAll(INSTRUCTION)].filter((m) => !known.has(m[1] as string)).map((m) => `${f}: "${m[0].trim()}"`),
