@@ -11,6 +11,10 @@ const HELMS = [
 
 export default defineConfig({
   test: {
+    // Each test spawns helm a few times; three Helms' suites at once on a loaded 2-core machine
+    // took 5.3 s for one five-render test. A generous limit, not a timing assertion.
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
     projects: HELMS.map((h) => ({ extends: true, test: { name: h.name, env: { HELM_BIN: h.bin, HELM_EXPECT: h.expect } } })),
   },
 });
