@@ -21,7 +21,8 @@ if ! sudo -n true 2>/dev/null; then
 fi
 echo "[with-root] running under sudo (the local cluster needs root): $*" >&2
 status=0
-sudo -n --preserve-env env "PATH=$PATH" "HOME=$HOME" "MLFLOW_K8S_CACHE=${MLFLOW_K8S_CACHE:-$HOME/.cache/mlflow-k8s}" "$@" || status=$?
+# A user's PATH often lacks the sbin directories root's has (iptables, modprobe, ip live there).
+sudo -n --preserve-env env "PATH=$PATH:/usr/local/sbin:/usr/sbin:/sbin" "HOME=$HOME" "MLFLOW_K8S_CACHE=${MLFLOW_K8S_CACHE:-$HOME/.cache/mlflow-k8s}" "$@" || status=$?
 for out in .results artifacts .state; do
   [ -e "$out" ] && sudo -n chown -R "$(id -u):$(id -g)" "$out"
 done
