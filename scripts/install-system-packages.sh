@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# Debian packages the tiers need, installed only when missing (apt-get update runs
-# at most once). PostgreSQL 15 is the real database of the integration tier.
+# Debian/Ubuntu packages the tiers need, installed only when missing (apt-get update runs
+# at most once). PostgreSQL (the distribution's version: 15 on Debian 12, 16 on Ubuntu 24.04)
+# is the real database of the integration tier. As a non-root user this uses sudo, and only
+# for apt-get (GitHub's runners: user runner with passwordless sudo).
 set -euo pipefail
 need=()
-[ -x /usr/lib/postgresql/15/bin/initdb ] || need+=(postgresql-15)
+compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || need+=(postgresql)
 command -v python3 >/dev/null || need+=(python3 python3-venv)
 if [ ${#need[@]} -gt 0 ]; then
-  echo "[system] installing ${need[*]}" >&2
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  sudo=(); [ "$(id -u)" = 0 ] || sudo=(sudo --non-interactive)
+  echo "[system] installing ${need[*]}${sudo:+ (with sudo)}" >&2
+  "${sudo[@]}" apt-get update -qq
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi

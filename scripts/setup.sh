@@ -13,9 +13,17 @@ step "fake-gcs-server (the GCS emulator)" bash packages/testbed/scripts/install-
 # registry (static, so it runs in any Debian image).
 step "kind v0.31.0" bash scripts/install-go-tool.sh kind sigs.k8s.io/kind@v0.31.0
 step "OCI registry (distribution v3.0.0)" env CGO_ENABLED=0 bash scripts/install-go-tool.sh registry github.com/distribution/distribution/v3/cmd/registry@v3.0.0
-# The local cluster (the e2e tier's default provider) needs root for containerd/kubelet/iptables.
-if [ "$(id -u)" = 0 ] && [ "$(uname -s)" = Linux ]; then
-  step "local cluster: Debian packages (containerd, runc, CNI plugins, iptables, docker.io, debootstrap)" bash packages/cluster/local/install-host-deps.sh
+# Kubernetes from source and the node-image parts: the local cluster runs them as root, and
+# kind's node image is built from them where no Docker engine runs (no registry for
+# kindest/node). The Debian packages need root (sudo for a user with passwordless sudo; the
+# commands that use them go through scripts/with-root.sh); the builds run as whoever runs this.
+# MLFLOW_K8S_SETUP_CLUSTER=0 (./dev when neither will be used: kind on a Docker engine, or
+# tiers without e2e) skips this part.
+sudo=(); [ "$(id -u)" = 0 ] || sudo=(sudo -n)
+if [ "${MLFLOW_K8S_SETUP_CLUSTER:-1}" = 0 ]; then
+  echo "[setup] no local cluster needed: skipping its setup" >&2
+elif [ "$(uname -s)" = Linux ] && { [ ${#sudo[@]} = 0 ] || sudo -n true 2>/dev/null; }; then
+  step "local cluster: Debian packages (containerd, runc, CNI plugins, iptables, docker.io, debootstrap)" "${sudo[@]}" bash packages/cluster/local/install-host-deps.sh
   step "local cluster: Kubernetes binaries from the Go module proxy (cached; ~10 min cold)" bash packages/cluster/local/build-kubernetes.sh
   step "local cluster: CoreDNS from the Go module proxy (cached; ~4 min cold)" bash packages/cluster/local/build-coredns.sh
   # The kind node image built here (no registry for kindest/node): kubeadm's CoreDNS, and
@@ -23,5 +31,5 @@ if [ "$(id -u)" = 0 ] && [ "$(uname -s)" = Linux ]; then
   step "kind node image: CoreDNS v1.12.1, the version kubeadm 1.34 names (cached)" env COREDNS_VERSION=v1.12.1 bash packages/cluster/local/build-coredns.sh
   step "kind node image: kube-router v2.1.0 (NetworkPolicy; cached)" env CGO_ENABLED=0 bash scripts/install-go-tool.sh kube-router github.com/cloudnativelabs/kube-router/v2/cmd/kube-router@v2.1.0
 else
-  echo "[setup] not root on Linux: skipping the local cluster's setup (the e2e tier will say it cannot run)" >&2
+  echo "[setup] neither root nor passwordless sudo on Linux: skipping the local cluster's setup (the e2e tier will say it cannot run)" >&2
 fi

@@ -10,11 +10,14 @@
  * Each vitest run writes a JSON report under .results/; the totals come from
  * those reports, never from parsing console text. A tier that cannot run on this
  * machine is reported loudly with its reason and counted as skipped, never passed.
+ * Each vitest run also writes JUnit XML (.results/<tier>.junit.xml per package) for CI, and
+ * on GitHub Actions the totals and failed tests go to the job summary ($GITHUB_STEP_SUMMARY).
  * Usage: node scripts/test-all.ts [--only fast,integration,...]
+ * The e2e tier's cluster: MLFLOW_K8S_PROVIDER (default local).
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { join } from "node:path";
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { join, relative } from "node:path";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const RESULTS = join(ROOT, ".results");
@@ -44,7 +47,8 @@ function sh(cmd: string, args: string[], env: Record<string, string> = {}): numb
   return r.status ?? 1;
 }
 
-const vitestArgs = (tier: string) => ["--", "--reporter=default", "--reporter=json", `--outputFile.json=.results/${tier}.json`];
+const vitestArgs = (tier: string) => ["--", "--reporter=default", "--reporter=json", `--outputFile.json=.results/${tier}.json`, "--reporter=junit", `--outputFile.junit=.results/${tier}.junit.xml`];
+const provider = process.env.MLFLOW_K8S_PROVIDER ?? "kind";
 const packageReports = (tier: string) =>
   ["packages", "e2e", "bench"].flatMap((dir) => {
     const base = join(ROOT, dir);
@@ -67,15 +71,27 @@ const TIERS: Tier[] = [
   },
   {
     name: "e2e",
+    // The provider says itself whether it can run here (tools, Docker, root); scripts/with-root.sh
+    // runs the check and the e2e under sudo when the provider needs root (local; kind where no
+    // Docker engine runs, so the project starts its own dockerd) and the user has passwordless sudo.
     unavailable: () => {
-      const provider = process.env.MLFLOW_K8S_PROVIDER ?? "kind";
-      const r = spawnSync(process.execPath, [join(ROOT, "packages/cluster/src/available.ts"), provider], { cwd: ROOT, encoding: "utf8" });
-      return r.status === 0 ? undefined : `the ${provider} provider is not available: ${(r.stdout + r.stderr).trim()}`;
+      const r = spawnSync("bash", ["scripts/with-root.sh", "node", "packages/cluster/src/available.ts", provider], { cwd: ROOT, encoding: "utf8" });
+      return r.status === 0 ? undefined : `the ${provider} provider cannot run here: ${(r.stdout + r.stderr).trim().split("
+").pop()}`;
     },
-    run: () => sh("node", ["e2e/src/main.ts", "--provider", process.env.MLFLOW_K8S_PROVIDER ?? "kind", "--report", ".results/e2e.json"]),
+    run: () => sh("bash", ["scripts/with-root.sh", "node", "e2e/src/main.ts", "--provider", provider, "--report", ".results/e2e.json"]),
     reports: () => [join(RESULTS, "e2e.json")].filter(existsSync),
   },
 ];
+
+/** Names of the failed tests in a vitest JSON report (for the job summary). */
+function vitestFailures(file: string): string[] {
+  const report = JSON.parse(readFileSync(file, "utf8")) as { testResults?: { name: string; message?: string; status: string; assertionResults: { fullName: string; status: string }[] }[] };
+  return (report.testResults ?? []).flatMap((suite) => {
+    const failed = suite.assertionResults.filter((a) => a.status === "failed").map((a) => `${relative(ROOT, suite.name)}: ${a.fullName}`);
+    return failed.length || suite.status !== "failed" ? failed : [`${relative(ROOT, suite.name)}: ${suite.message?.split("\n")[0] ?? "suite failed"}`];
+  });
+}
 
 function vitestTotals(file: string): Totals {
   const report = JSON.parse(readFileSync(file, "utf8")) as { numPassedTests: number; numFailedTests: number; numPendingTests: number; numTodoTests: number; numFailedTestSuites: number };
@@ -95,6 +111,7 @@ function junitTotals(file: string): Totals {
 
 const grand: Totals = { passed: 0, failed: 0, skipped: 0 };
 const lines: string[] = [];
+const failures: string[] = [];
 rmSync(RESULTS, { recursive: true, force: true });
 mkdirSync(RESULTS, { recursive: true });
 
@@ -112,6 +129,7 @@ for (const tier of TIERS) {
   const status = tier.run();
   const totals: Totals = { passed: 0, failed: 0, skipped: 0 };
   for (const file of tier.reports()) {
+    if (file.endsWith(".json") && file !== join(RESULTS, "e2e.json")) failures.push(...vitestFailures(file));
     const t = file.endsWith(".xml") ? junitTotals(file) : vitestTotals(file);
     totals.passed += t.passed;
     totals.failed += t.failed;
@@ -127,6 +145,15 @@ for (const tier of TIERS) {
   grand.failed += totals.failed;
   grand.skipped += totals.skipped;
   lines.push(`${tier.name}: ${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped (${((Date.now() - tierStarted) / 1000).toFixed(0)} s)`);
+}
+
+if (process.env.GITHUB_STEP_SUMMARY) {
+  const shown = failures.slice(0, 50).map((f) => `- ${f}`);
+  const more = failures.length > shown.length ? [`- ... and ${failures.length - shown.length} more`] : [];
+  appendFileSync(
+    process.env.GITHUB_STEP_SUMMARY,
+    ["### Test tiers", "", ...lines.map((l) => `- ${l}`), "", `**${grand.passed} passed, ${grand.failed} failed, ${grand.skipped} skipped**`, "", ...(failures.length ? ["Failed tests:", ...shown, ...more, ""] : [])].join("\n") + "\n",
+  );
 }
 
 console.log(`\n${lines.join("\n")}`);

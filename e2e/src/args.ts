@@ -1,4 +1,4 @@
-/** Command-line flags of `pnpm e2e`, `pnpm up` and `pnpm down`. */
+/** Command-line flags of `pnpm e2e`, `./dev up` / `pnpm dev:up` and `./dev down` / `pnpm dev:down`. */
 import { Command, InvalidArgumentError, Option } from "commander";
 import { PROVIDER_ORDER, type ProviderName } from "@mlflow-k8s/cluster";
 

@@ -1,5 +1,6 @@
 /**
- * `pnpm up` / `pnpm down`: the development loop. `up` runs the e2e's first seven
+ * `./dev up` / `./dev down` (or `pnpm dev:up` / `pnpm dev:down`: pnpm's built-in `up` is its
+ * update command, so no script may be called that): the development loop. `up` runs the e2e's first seven
  * phases with embedded defaults and leaves everything running, with the host
  * services in a detached process; `down` removes exactly what `up` recorded.
  */
@@ -58,7 +59,7 @@ export async function up(opts: E2eOptions): Promise<number> {
   mkdirSync(STATE_DIR, { recursive: true });
   if (existsSync(STATE)) {
     const s = JSON.parse(readFileSync(STATE, "utf8")) as UpState;
-    log(`already up: ${s.url ?? "(incomplete)"}; run \`pnpm down\` first to start over`);
+    log(`already up: ${s.url ?? "(incomplete)"}; run \`./dev down\` first to start over`);
     return s.url ? 0 : 1;
   }
   const ctx: Ctx = { opts, log, workDir: mkdtempSync(join(tmpdir(), "mlflow-up-")), dbPassword: newPassword() };
@@ -80,10 +81,10 @@ export async function up(opts: E2eOptions): Promise<number> {
   );
   log(`summary:\n${summary(results)}`);
   if (results.some((r) => r.status !== "passed")) {
-    log("up failed; `pnpm down` removes what was made");
+    log("up failed; `./dev down` removes what was made");
     return 1;
   }
-  process.stdout.write(`MLflow is running at ${ctx.url}\nkubectl: KUBECONFIG=${ctx.cluster?.kubeconfig} kubectl -n ${opts.namespace} get pods\nStop it with: pnpm down\n`);
+  process.stdout.write(`MLflow is running at ${ctx.url}\nkubectl: KUBECONFIG=${ctx.cluster?.kubeconfig} kubectl -n ${opts.namespace} get pods\nStop it with: ./dev down\n`);
   return 0;
 }
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
- * The host services of `pnpm up` as one long-lived process: PostgreSQL and the
- * GCS emulator stay up until this process gets SIGTERM (from `pnpm down`), then
+ * The host services of `./dev up` as one long-lived process: PostgreSQL and the
+ * GCS emulator stay up until this process gets SIGTERM (from `./dev down`), then
  * stop by PID. The DB password arrives on stdin, never on the command line; the
  * addresses are written to the state file given as the only argument.
  */

@@ -4,13 +4,25 @@
  * nothing (passwords included) is put on a command line.
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import YAML from "yaml";
 
 export const CHART_DIR = new URL("../../../charts/mlflow", import.meta.url).pathname;
+/** vitest.config.ts runs the suite once per supported Helm, each with its own HELM_BIN. */
 export const HELM = process.env.HELM_BIN ?? "helm";
+
+/** charts/mlflow/Chart.yaml, parsed. */
+export const CHART_YAML = YAML.parse(readFileSync(join(CHART_DIR, "Chart.yaml"), "utf8")) as {
+  version: string; appVersion: string; kubeVersion: string; home?: string; icon?: string; sources?: string[]; annotations: Record<string, string>;
+};
+const chartYaml = CHART_YAML;
+export const CHART_VERSION = chartYaml.version;
+/** The oldest Kubernetes the chart claims (kubeVersion ">=1.30.0-0" -> "1.30.0"): what renders target,
+ *  so that no Helm's built-in default (v1.24 for Helm 3.9) decides the result. */
+export const MIN_KUBE_VERSION = /^>=\s*v?(\d+\.\d+\.\d+)/.exec(chartYaml.kubeVersion)?.[1] ?? "";
+export const CHART_ANNOTATIONS = chartYaml.annotations;
 
 export interface Manifest {
   apiVersion: string;
@@ -26,7 +38,8 @@ export interface RenderResult {
   stderr: string;
 }
 
-function helm(args: string[], values?: unknown): { status: number | null; stdout: string; stderr: string } {
+/** Runs helm with private cache/config dirs; values go through a 0600 temp file. */
+export function helm(args: string[], values?: unknown): { status: number | null; stdout: string; stderr: string } {
   const dir = mkdtempSync(join(tmpdir(), "chart-tests-"));
   try {
     const valueArgs: string[] = [];
@@ -43,16 +56,20 @@ function helm(args: string[], values?: unknown): { status: number | null; stdout
 }
 
 /** `helm template` the chart; manifests parsed, hooks and tests included. */
-export function render(values: unknown, opts: { release?: string; namespace?: string } = {}): RenderResult {
-  const r = helm(["template", opts.release ?? "demo", CHART_DIR, "--namespace", opts.namespace ?? "ml"], values);
+export function render(values: unknown, opts: { release?: string; namespace?: string; chart?: string; kubeVersion?: string } = {}): RenderResult {
+  const r = helm(["template", opts.release ?? "demo", opts.chart ?? CHART_DIR, "--namespace", opts.namespace ?? "ml", "--kube-version", opts.kubeVersion ?? MIN_KUBE_VERSION], values);
   const manifests = r.status === 0 ? YAML.parseAllDocuments(r.stdout).map((d) => d.toJS() as Manifest).filter(Boolean) : [];
   return { ok: r.status === 0, manifests, stderr: r.stderr };
 }
 
-export function lint(values: unknown): { ok: boolean; output: string } {
-  const r = helm(["lint", "--strict", CHART_DIR], values);
+export function lint(values: unknown, chart = CHART_DIR): { ok: boolean; output: string } {
+  const r = helm(["lint", "--strict", chart], values);
   return { ok: r.status === 0, output: r.stdout + r.stderr };
 }
+
+/** Helm 4 names a value failing the schema by JSON pointer (`at '/service/nodePort'`), Helm 3 by
+ *  dotted path (`service.nodePort: Must be ...`): a pattern for the value's path in either form. */
+export const at = (path: string) => new RegExp(`/${path.replaceAll(".", "/")}\\b|\\b${path.replaceAll(".", "\\.")}\\b`);
 
 export function helmVersion(): string {
   return helm(["version", "--short"]).stdout.trim();

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds fake-gcs-server (a GCS emulator speaking the real JSON API) from the Go module
 # proxy into $MLFLOW_K8S_CACHE/go/bin (default ~/.cache/mlflow-k8s). Idempotent.
-# Prints the binary's path on stdout. Needs Go (>= 1.24).
+# Prints the binary's path on stdout. Needs Go >= 1.26 (the go directive of its go.mod).
 set -euo pipefail
 VERSION=v1.56.1
 cache="${MLFLOW_K8S_CACHE:-$HOME/.cache/mlflow-k8s}"

@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -19,9 +19,13 @@ export function cacheDir(): string {
   return process.env["MLFLOW_K8S_CACHE"] || join(homedir(), ".cache/mlflow-k8s");
 }
 
-/** $PG_BIN_DIR or Debian's PostgreSQL 15. */
+/** $PG_BIN_DIR, else the newest PostgreSQL of the distribution (15 on Debian 12, 16 on Ubuntu 24.04). */
 export function pgBinDir(): string {
-  return process.env["PG_BIN_DIR"] || "/usr/lib/postgresql/15/bin";
+  if (process.env["PG_BIN_DIR"]) return process.env["PG_BIN_DIR"];
+  const base = "/usr/lib/postgresql";
+  const installed = existsSync(base) ? readdirSync(base).filter((v) => /^\d+$/.test(v) && existsSync(join(base, v, "bin/initdb"))) : [];
+  const newest = installed.sort((a, b) => Number(b) - Number(a))[0];
+  return join(base, newest ?? "15", "bin");
 }
 
 /** $FAKE_GCS_SERVER or the binary scripts/install-fake-gcs-server.sh puts in the cache. */

@@ -14,7 +14,7 @@ export interface PostgresOptions {
   host?: string;
   /** Default: a free port picked on `host`. */
   port?: number;
-  /** Directory with initdb/postgres/psql; default $PG_BIN_DIR or /usr/lib/postgresql/15/bin. */
+  /** Directory with initdb/postgres/psql; default $PG_BIN_DIR or the newest /usr/lib/postgresql/<N>/bin. */
   binDir?: string;
   /** The application database, user and password created after initdb. */
   database?: string;

@@ -46,6 +46,9 @@ export const DB_AUTH_MODES = ["password", "iam"] as const;
 
 export const chartValuesSchema = z
   .object({
+    // Helm passes every subchart a `global` key; without it the strict root rejects the chart
+    // as a dependency of an umbrella chart ("additional properties 'global' not allowed").
+    global: passthrough("Values a parent (umbrella) chart shares with all its subcharts; Helm passes this key to every subchart. This chart reads none of them", {}),
     nameOverride: z.string().max(63).default("").describe("Replaces the chart name in resource names"),
     fullnameOverride: z.string().max(63).default("").describe("Replaces the whole release-based resource name"),
 
