@@ -60,7 +60,7 @@ describe("mlflow-values CLI", () => {
     ["an empty password", [...required, "--secret-out", "s.yaml", "--password-from", "env:EMPTY_PW"], /password .*is empty/],
     ["a whitespace password", [...required, "--secret-out", "s.yaml", "--password-from", "stdin"], /password .*only whitespace/],
     ["an unset password variable", [...required, "--secret-out", "s.yaml", "--password-from", "env:NOT_SET_ANYWHERE"], /NOT_SET_ANYWHERE, which is not set/],
-    ["IAM auth with a password", [...required, "--cloud-sql-instance", INSTANCE, "--db-auth", "iam", "--password-from", "stdin"], /passwordFrom \(--password-from \/ MLFLOW_PASSWORD_FROM\): got "stdin": cannot be used with dbAuth iam/],
+    ["IAM auth with a password", [...required, "--cloud-sql-instance", INSTANCE, "--db-auth", "iam", "--password-from", "stdin"], /passwordFrom \(--password-from \/ MLFLOW_PASSWORD_FROM\): got <redacted>: cannot be used with dbAuth iam/],
     ["IAM auth with a Secret to write", [...required, "--cloud-sql-instance", INSTANCE, "--db-auth", "iam", "--secret-out", "s.yaml"], /secretOut \(--secret-out\): cannot be used with --db-auth iam/],
     ["IAM auth without the proxy", [...required, "--db-auth", "iam"], /dbAuth \(--db-auth \/ MLFLOW_DB_AUTH\): got "iam": iam needs cloudSqlInstance/],
     ["a malformed instance connection name", ["--gcs-uri", "gs://abc", "--cloud-sql-instance", "my-proj/mlflow"], /cloudSqlInstance .*got "my-proj\/mlflow": is not a Cloud SQL instance connection name/],
