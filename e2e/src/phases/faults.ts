@@ -4,6 +4,7 @@
  * security checks (restricted namespace, no password anywhere, non-root UID).
  */
 import { strict as assert } from "node:assert";
+import { waitFor } from "@mlflow-k8s/cluster";
 import { need, type Ctx } from "../context.ts";
 import { serverPods, waitForReadyPods } from "../kube.ts";
 import { startLoad } from "../load.ts";
@@ -29,7 +30,10 @@ const restarts = async (ctx: Ctx) =>
 export async function upgradeUnderLoad(ctx: Ctx): Promise<void> {
   const tools = need(ctx, "tools", "cluster");
   const written = need(ctx, "written", "rest");
-  const before = (await serverPods(need(ctx, "kube", "cluster"), ctx.opts.namespace, ctx.opts.release)).map((p) => p.metadata?.name ?? "");
+  const pods = await serverPods(need(ctx, "kube", "cluster"), ctx.opts.namespace, ctx.opts.release);
+  const before = pods.map((p) => p.metadata?.name ?? "");
+  // As many new pods as there are live ones now (a pod still terminating from an earlier rollout is not replaced).
+  const replicas = pods.filter((p) => !p.metadata?.deletionTimestamp).length;
   const load = startLoad(need(ctx, "url", "discover"), written.runId);
   const stamp = new Date().toISOString().replace(/[:.]/g, "-");
   try {
@@ -37,7 +41,7 @@ export async function upgradeUnderLoad(ctx: Ctx): Promise<void> {
       "upgrade", ctx.opts.release, ...chartArgs(ctx), "-n", ctx.opts.namespace, ...helmValuesArgs(ctx),
       "--set-string", `podAnnotations.e2e/rolled-at=${stamp}`, "--wait", "--timeout", `${ctx.opts.timeoutSeconds}s`,
     ]);
-    await waitForReadyPods(need(ctx, "kube", "cluster"), { namespace: ctx.opts.namespace, release: ctx.opts.release, count: before.length, exclude: before, timeoutMs: ctx.opts.timeoutSeconds * 1000 });
+    await waitForReadyPods(need(ctx, "kube", "cluster"), { namespace: ctx.opts.namespace, release: ctx.opts.release, count: replicas, exclude: before, timeoutMs: ctx.opts.timeoutSeconds * 1000 });
     // Keep the stream going a little past the rollout: the old pods' endpoints leave last.
     await new Promise((r) => setTimeout(r, 10_000));
   } finally {
@@ -150,6 +154,13 @@ export async function installWithLateDatabase(ctx: Ctx, install: (ctx: Ctx) => P
   let settled = false;
   installing.then(() => (settled = true), () => (settled = true));
   try {
+    // The 20 s without a database start when the Job's pod runs: a first pull of the image
+    // (kind: from the local registry onto a fresh node) can take longer than that by itself.
+    const t0 = performance.now();
+    await waitFor("the migration Job's pod to start", ctx.opts.timeoutSeconds * 1000, async () =>
+      (await migrationJobState(kube, ctx.opts.namespace, ctx.opts.release)).pods.some((p) => p.status?.phase === "Running") || undefined,
+    );
+    ctx.log(`  migration pod running ${((performance.now() - t0) / 1000).toFixed(1)} s after helm install started (image pull included)`);
     await new Promise((r) => setTimeout(r, 20_000));
     const state = await migrationJobState(kube, ctx.opts.namespace, ctx.opts.release);
     const phases = state.pods.map((p) => `${p.metadata?.name}=${p.status?.phase}`).join(", ") || "none";
