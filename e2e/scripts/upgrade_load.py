@@ -3,8 +3,12 @@
 
 Writers create runs with params, metrics, tags and a text artifact; readers get runs,
 search, read metric histories and GET /version, all through MlflowClient's pooled
-keep-alive session (what users' notebooks and jobs do). MLFLOW_HTTP_REQUEST_MAX_RETRIES
-is 0, so every HTTP request is one attempt and every failure is counted.
+keep-alive session with MLflow's default retry policy: the client users run.
+
+Two figures are counted: requests (one per client call, what a user's code sees fail) and
+HTTP attempts (each try urllib3 makes, so a retried reset connection shows up). Every run
+is read back afterwards, and the experiment must hold each run exactly once (a retried
+create that the server had already done would add one).
 
   python upgrade_load.py --url http://node:port --stop-file /tmp/stop
 
@@ -23,7 +27,6 @@ import tempfile
 import threading
 import time
 
-os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] = "0"
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "30")
 # Test traffic goes to the server under test only: no telemetry, no run URLs on stdout.
 os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
@@ -31,44 +34,65 @@ os.environ["DO_NOT_TRACK"] = "true"
 os.environ["MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT"] = "true"
 
 import requests.adapters  # noqa: E402
+import urllib3.connectionpool  # noqa: E402
 from mlflow import MlflowClient  # noqa: E402
 from mlflow.entities import RunStatus  # noqa: E402
 
 
 class Counter:
-    """Counts every HTTP request MLflow's session sends (patched into requests' adapter)."""
+    """Counts requests (requests' adapter: one per client call) and HTTP attempts (urllib3: one per try)."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.bucket = "before"
-        self.totals: dict[str, int] = {"before": 0, "load": 0, "verify": 0}
-        self.failures: dict[str, int] = {"before": 0, "load": 0, "verify": 0}
+        self.totals = {"before": 0, "load": 0, "verify": 0}
+        self.failures = {"before": 0, "load": 0, "verify": 0}
+        self.attempts = {"before": 0, "load": 0, "verify": 0}
+        self.failed_attempts = {"before": 0, "load": 0, "verify": 0}
         self.samples: list[str] = []
+        self.attempt_samples: list[str] = []
 
-    def record(self, ok: bool, what: str) -> None:
+    def record(self, ok: bool, what: str, attempt: bool = False) -> None:
         with self.lock:
-            self.totals[self.bucket] += 1
+            (self.attempts if attempt else self.totals)[self.bucket] += 1
             if not ok:
-                self.failures[self.bucket] += 1
-                if len(self.samples) < 8 and what not in self.samples:
-                    self.samples.append(what)
+                (self.failed_attempts if attempt else self.failures)[self.bucket] += 1
+                samples = self.attempt_samples if attempt else self.samples
+                if len(samples) < 8 and what not in samples:
+                    samples.append(what)
 
 
 COUNTER = Counter()
 _send = requests.adapters.HTTPAdapter.send
+_make_request = urllib3.connectionpool.HTTPConnectionPool._make_request
+
+
+def _describe(method: str, url: str, outcome: str) -> str:
+    return f"{method} {url.split('?')[0]}: {outcome}"[:300]
 
 
 def counting_send(self, request, *args, **kwargs):
     try:
         response = _send(self, request, *args, **kwargs)
     except Exception as e:
-        COUNTER.record(False, f"{request.method} {request.path_url.split('?')[0]}: {type(e).__name__}: {e}"[:300])
+        COUNTER.record(False, _describe(request.method, request.path_url, f"{type(e).__name__}: {e}"))
         raise
-    COUNTER.record(response.status_code < 400, f"{request.method} {request.path_url.split('?')[0]}: HTTP {response.status_code}")
+    COUNTER.record(response.status_code < 400, _describe(request.method, request.path_url, f"HTTP {response.status_code}"))
+    return response
+
+
+def counting_make_request(self, conn, method, url, *args, **kwargs):
+    try:
+        response = _make_request(self, conn, method, url, *args, **kwargs)
+    except Exception as e:
+        COUNTER.record(False, _describe(method, url, f"{type(e).__name__}: {e}"), attempt=True)
+        raise
+    COUNTER.record(response.status < 500, _describe(method, url, f"HTTP {response.status}"), attempt=True)
     return response
 
 
 requests.adapters.HTTPAdapter.send = counting_send
+urllib3.connectionpool.HTTPConnectionPool._make_request = counting_make_request
 
 
 class Load:
@@ -135,8 +159,11 @@ class Load:
                 self.errors.append(f"{type(error).__name__}: {str(error)[:200]}")
 
     def verify(self) -> list[str]:
-        """Every run reads back with its params, metric history, status and artifact."""
+        """Every run reads back with its params, metric history, status and artifact, exactly once."""
         problems = []
+        stored = self.client.search_runs([self.experiment_id], max_results=50000)
+        if sorted(r.info.run_id for r in stored) != sorted(self.runs):
+            problems.append(f"the experiment holds {len(stored)} runs, {len(self.runs)} were written")
         for run_id, want in self.runs.items():
             try:
                 run = self.client.get_run(run_id)
@@ -197,6 +224,9 @@ def main() -> int:
         "failed": COUNTER.failures["load"],
         "seconds": round(seconds, 1),
         "failure_samples": COUNTER.samples,
+        "attempts": COUNTER.attempts["load"],
+        "failed_attempts": COUNTER.failed_attempts["load"] + COUNTER.failed_attempts["before"],
+        "attempt_samples": COUNTER.attempt_samples,
         "operation_errors": load.errors,
         "versions": load.versions,
         "last_version": load.last_version,
