@@ -76,8 +76,7 @@ const TIERS: Tier[] = [
     // Docker engine runs, so the project starts its own dockerd) and the user has passwordless sudo.
     unavailable: () => {
       const r = spawnSync("bash", ["scripts/with-root.sh", "node", "packages/cluster/src/available.ts", provider], { cwd: ROOT, encoding: "utf8" });
-      return r.status === 0 ? undefined : `the ${provider} provider cannot run here: ${(r.stdout + r.stderr).trim().split("
-").pop()}`;
+      return r.status === 0 ? undefined : `the ${provider} provider cannot run here: ${(r.stdout + r.stderr).trim().split(/\r?\n/).pop()}`;
     },
     run: () => sh("bash", ["scripts/with-root.sh", "node", "e2e/src/main.ts", "--provider", provider, "--report", ".results/e2e.json"]),
     reports: () => [join(RESULTS, "e2e.json")].filter(existsSync),
