@@ -15,7 +15,7 @@
  * The cluster parts run in one child process (cluster.ts) under the local-cluster lock;
  * a run of a subset replaces only those sections of the results file.
  */
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describeMachine, mergeResults, parseResults, renderMarkdown, SECTION_NAMES, type SectionName, type Sections } from "./results.ts";
 import { machineInfo } from "./machine.ts";
@@ -66,6 +66,7 @@ async function main(argv: string[]): Promise<number> {
     const out = join(LOG_DIR, "cluster-sections.json");
     const [cmd, args] = underClusterLock(process.execPath, [join(ROOT, "bench/src/cluster.ts"), "--sections", clusterParts.join(","), "--out", out]);
     log(`${clusterParts.join(", ")}: one cluster session under the lock (log bench/.results/cluster.log)`);
+    mkdirSync(LOG_DIR, { recursive: true });
     writeFileSync(out, "{}");
     const r = await timed(cmd, args, "cluster.log");
     Object.assign(fresh, JSON.parse(readFileSync(out, "utf8")) as Sections);
