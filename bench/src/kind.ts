@@ -90,7 +90,7 @@ export async function kindSection(): Promise<Section<KindData>> {
   notes.push(
     "Node image cold: the Kubernetes binaries, CoreDNS and kube-router are already built (their cold builds are in the local section and build-stats.tsv); removed first were our node and base images, the component images and their cached archives, and dangling layers. The Debian debootstrap base stays.",
     "`up`: the project's dockerd running, node image cached; `kind create cluster --wait 300s` (node Ready), the registry container, hosts.toml and the local-registry-hosting ConfigMap. `down`: kind delete, registry removed, dockerd stopped.",
-    "e2e: `node e2e/src/main.ts --provider <p>`, one after the other, the MLflow image's build layers warm in each provider's Docker engine.",
+    "e2e: `node e2e/src/main.ts --provider <p>`, one after the other; on kind the MLflow images may be rebuilt (the cold node-image step prunes dangling layers), see the e2e's image phases. The local provider's CNI does not enforce NetworkPolicy, so its network-policy phase fails.",
   );
   return { measuredAt: new Date().toISOString(), machine: machineInfo(), seconds: seconds(started), data, notes, ...(error ? { error } : {}) };
 }
