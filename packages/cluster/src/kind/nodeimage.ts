@@ -20,11 +20,11 @@
  */
 import { $ } from "zx";
 import { createHash } from "node:crypto";
-import { createReadStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, copyFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, copyFileSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import type { DockerTarget } from "../docker.ts";
 import { dockerBuild, dockerHasImage } from "../docker.ts";
-import { archivePath, buildPauseImage, writeDockerArchive } from "../local/images.ts";
+import { archivePath, buildPauseImage, sha256File, tarLayer, writeDockerArchive } from "../local/images.ts";
 import { KUBERNETES_VERSION, PAUSE_IMAGE, cacheRoot } from "../local/layout.ts";
 import { step } from "../log.ts";
 import type { Logger } from "../log.ts";
@@ -82,12 +82,6 @@ export function tagOf(ref: string): string {
   return ref.slice(ref.lastIndexOf(":") + 1);
 }
 
-async function sha256File(path: string): Promise<string> {
-  const h = createHash("sha256");
-  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
-  return h.digest("hex");
-}
-
 function filesUnder(dir: string): string[] {
   const out: string[] = [];
   for (const e of readdirSync(dir, { withFileTypes: true })) {
@@ -126,7 +120,7 @@ async function staticBinaryImage(imagesDir: string, ref: string, bin: string, at
     mkdirSync(dirname(join(root, at)), { recursive: true });
     copyFileSync(bin, join(root, at));
     await $({ quiet: true })`chmod 0755 ${join(root, at)}`;
-    await $({ quiet: true })`tar --numeric-owner --owner=0 --group=0 --sort=name --mtime=@0 -C ${root} -cf ${join(work, "layer.tar")} .`;
+    await tarLayer(root, join(work, "layer.tar"));
     await writeDockerArchive(join(work, "layer.tar"), ref, { env: ["PATH=/usr/local/bin:/usr/bin:/bin"], ...(entrypoint ? { entrypoint } : {}) }, out);
     writeFileSync(stamp, src);
   } finally {

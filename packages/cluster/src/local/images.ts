@@ -35,7 +35,7 @@ export function assertPinnedTag(ref: string): void {
   if (ref.slice(colon + 1) === "latest") throw new Error(`image "${ref}" is tagged :latest: use an explicit version tag (the kubelet always tries to pull :latest, and no registry is reachable)`);
 }
 
-async function sha256File(path: string): Promise<string> {
+export async function sha256File(path: string): Promise<string> {
   const h = createHash("sha256");
   for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
   return h.digest("hex");
@@ -78,7 +78,7 @@ export async function writeDockerArchive(layerTar: string, ref: string, cfg: Ima
 }
 
 /** Tars a directory as an image layer (owner root, numeric ids). */
-async function tarLayer(rootfs: string, out: string): Promise<void> {
+export async function tarLayer(rootfs: string, out: string): Promise<void> {
   await $({ quiet: true })`tar --numeric-owner --owner=0 --group=0 --sort=name --mtime=@0 -C ${rootfs} -cf ${out} .`;
 }
 
