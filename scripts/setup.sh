@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the real parts the integration and e2e tiers run against, idempotently:
-# the Python venv with the image's pinned MLflow, the GCS emulator, and the local
-# cluster's host packages and Kubernetes binaries. Everything is cached under
+# the Python venv with the image's pinned MLflow, the GCS emulator, kind, the OCI registry,
+# and the parts of kind's node image built from source. Everything is cached under
 # ~/.cache/mlflow-k8s, so a second run takes seconds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,23 +13,21 @@ step "fake-gcs-server (the GCS emulator)" bash packages/testbed/scripts/install-
 # registry (static, so it runs in any Debian image).
 step "kind v0.31.0" bash scripts/install-go-tool.sh kind sigs.k8s.io/kind@v0.31.0
 step "OCI registry (distribution v3.0.0)" env CGO_ENABLED=0 bash scripts/install-go-tool.sh registry github.com/distribution/distribution/v3/cmd/registry@v3.0.0
-# Kubernetes from source and the node-image parts: the local cluster runs them as root, and
-# kind's node image is built from them where no Docker engine runs (no registry for
-# kindest/node). The Debian packages need root (sudo for a user with passwordless sudo; the
+# The kind node image's parts, built from source where no Docker engine runs (no registry
+# for kindest/node): Kubernetes (kubeadm, kubelet, the control plane, etcd), CoreDNS and
+# kube-router. The Debian packages need root (sudo for a user with passwordless sudo; the
 # commands that use them go through scripts/with-root.sh); the builds run as whoever runs this.
-# MLFLOW_K8S_SETUP_CLUSTER=0 (./dev when neither will be used: kind on a Docker engine, or
+# MLFLOW_K8S_SETUP_CLUSTER=0 (./dev when they will not be used: kind on a Docker engine, or
 # tiers without e2e) skips this part.
 sudo=(); [ "$(id -u)" = 0 ] || sudo=(sudo -n)
 if [ "${MLFLOW_K8S_SETUP_CLUSTER:-1}" = 0 ]; then
-  echo "[setup] no local cluster needed: skipping its setup" >&2
+  echo "[setup] no node image to build: skipping its setup" >&2
 elif [ "$(uname -s)" = Linux ] && { [ ${#sudo[@]} = 0 ] || sudo -n true 2>/dev/null; }; then
-  step "local cluster: Debian packages (containerd, runc, CNI plugins, iptables, docker.io, debootstrap)" "${sudo[@]}" bash packages/cluster/local/install-host-deps.sh
-  step "local cluster: Kubernetes binaries from the Go module proxy (cached; ~10 min cold)" bash packages/cluster/local/build-kubernetes.sh
-  step "local cluster: CoreDNS from the Go module proxy (cached; ~4 min cold)" bash packages/cluster/local/build-coredns.sh
-  # The kind node image built here (no registry for kindest/node): kubeadm's CoreDNS, and
-  # kube-router's firewall as its NetworkPolicy engine (packages/cluster/kind/node-image/manifests/default-cni.yaml says why).
-  step "kind node image: CoreDNS v1.12.1, the version kubeadm 1.34 names (cached)" env COREDNS_VERSION=v1.12.1 bash packages/cluster/local/build-coredns.sh
+  step "kind on the project's dockerd: Debian packages (docker.io, iptables, debootstrap, gcc)" "${sudo[@]}" bash packages/cluster/from-source/install-host-deps.sh
+  step "kind node image: Kubernetes from the Go module proxy (cached; ~10-20 min cold)" bash packages/cluster/from-source/build-kubernetes.sh
+  step "kind node image: CoreDNS, the version kubeadm names (cached; ~4 min cold)" bash packages/cluster/from-source/build-coredns.sh
+  # kube-router's firewall is the node image's NetworkPolicy engine (packages/cluster/kind/node-image/manifests/default-cni.yaml says why).
   step "kind node image: kube-router v2.1.0 (NetworkPolicy; cached)" env CGO_ENABLED=0 bash scripts/install-go-tool.sh kube-router github.com/cloudnativelabs/kube-router/v2/cmd/kube-router@v2.1.0
 else
-  echo "[setup] neither root nor passwordless sudo on Linux: skipping the local cluster's setup (the e2e tier will say it cannot run)" >&2
+  echo "[setup] neither root nor passwordless sudo on Linux: skipping the kind node image's setup (the e2e tier will say whether it can run)" >&2
 fi

@@ -13,7 +13,7 @@
  * Each vitest run also writes JUnit XML (.results/<tier>.junit.xml per package) for CI, and
  * on GitHub Actions the totals and failed tests go to the job summary ($GITHUB_STEP_SUMMARY).
  * Usage: node scripts/test-all.ts [--only fast,integration,...]
- * The e2e tier's cluster: MLFLOW_K8S_PROVIDER (default local).
+ * The e2e tier's cluster: MLFLOW_K8S_PROVIDER (default kind).
  */
 import { spawnSync } from "node:child_process";
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
@@ -72,7 +72,7 @@ const TIERS: Tier[] = [
   {
     name: "e2e",
     // The provider says itself whether it can run here (tools, Docker, root); scripts/with-root.sh
-    // runs the check and the e2e under sudo when the provider needs root (local; kind where no
+    // runs the check and the e2e under sudo when the provider needs root (kind where no
     // Docker engine runs, so the project starts its own dockerd) and the user has passwordless sudo.
     unavailable: () => {
       const r = spawnSync("bash", ["scripts/with-root.sh", "node", "packages/cluster/src/available.ts", provider], { cwd: ROOT, encoding: "utf8" });

@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
-# with-root.sh <command...>: runs a command that may drive the `local` cluster provider (it
-# starts containerd, kubelet and iptables rules) or kind where no Docker engine answers (the
-# project starts its own dockerd); both need root. As root, for another provider (--provider or
+# with-root.sh <command...>: runs a command that may drive kind where no Docker engine answers
+# (the project then starts its own dockerd, which needs root). As root, for another provider (--provider or
 # MLFLOW_K8S_PROVIDER), with a Docker engine for kind, or off Linux, the command runs as it is. As a user with
 # passwordless sudo (GitHub's runners), only this command runs under sudo, with the user's PATH,
 # HOME, cache and environment, and the files it leaves in the repository (.results, artifacts,
@@ -17,7 +16,6 @@ for ((i = 0; i < ${#args[@]}; i++)); do
 done
 # kind needs root only where no Docker engine answers (the project then starts its own dockerd).
 needs_root=0
-[ "$provider" = local ] && needs_root=1
 [ "$provider" = kind ] && ! docker info >/dev/null 2>&1 && needs_root=1
 if [ "$(id -u)" = 0 ] || [ "$needs_root" = 0 ] || [ "$(uname -s)" != Linux ]; then exec "$@"; fi
 if ! sudo -n true 2>/dev/null; then

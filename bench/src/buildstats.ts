@@ -1,5 +1,5 @@
 /**
- * The local cluster's build figures, as its build scripts record them in
+ * The from-source build figures, as packages/cluster/from-source/build-*.sh record them in
  * build-stats.tsv next to the binaries (one row per binary built; the first rows
  * are the cold build that filled the cache). Pure, unit-tested.
  */

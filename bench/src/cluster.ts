@@ -4,17 +4,15 @@
  * `helm install` to the first REST call (cold and warm image), throughput against a plain
  * `mlflow server`, and scaling with workers and replicas. It reuses the e2e's phases
  * (preflight, cluster, image, dependencies, values) and tears everything down at the end.
- * main.ts runs this file under the local-cluster lock (flock), so the lock is held only
- * while a cluster or the private dockerd is in use.
- * Usage: node bench/src/cluster.ts --sections install,throughput,scaling,image --out file.json
+ * main.ts runs this file under the cluster lock (flock), so the lock is held only while the
+ * kind cluster or the project's dockerd is in use.
+ * Usage: node bench/src/cluster.ts --sections kind,install,throughput,scaling,image --out file.json
  */
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { COREDNS_VERSION, defaultSettings, KindProvider, KUBERNETES_VERSION, LocalProvider, localPaths, nodeAddress, waitFor, type ClusterProvider } from "@mlflow-k8s/cluster";
+import { KindProvider, nodeAddress, waitFor, type ClusterProvider } from "@mlflow-k8s/cluster";
 import { $ } from "zx";
-import { existsSync } from "node:fs";
-import { parseBuildStats } from "./buildstats.ts";
 import { MlflowClient } from "@mlflow-k8s/mlflow-client";
 import YAML from "yaml";
 import { readFileSync } from "node:fs";
@@ -32,7 +30,7 @@ import { kindSection } from "./kind.ts";
 import { runLoad } from "./loadgen.ts";
 import { machineInfo } from "./machine.ts";
 import { startPlainServer } from "./plain.ts";
-import type { Endpoint, LocalClusterData, InstallData, InstallTime, ScalingData, Section, Sections, ThroughputData } from "./results.ts";
+import type { Endpoint, InstallData, InstallTime, ScalingData, Section, Sections, ThroughputData } from "./results.ts";
 import { podMemoryBytes, type StatsSummary } from "./kubelet.ts";
 
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
@@ -114,14 +112,6 @@ async function uninstall(s: Session): Promise<void> {
   await waitFor("release pods gone", 180_000, async () => ((await serverPods(need(ctx, "kube", "cluster"), ctx.opts.namespace, ctx.opts.release)).length ? undefined : true), 1000);
 }
 
-/** Remove the image from the node's containerd, so the next install starts from an image that is not there. */
-async function evictImage(provider: ClusterProvider, ref: string): Promise<boolean> {
-  if (!(provider instanceof LocalProvider)) return false;
-  const { $ } = await import("zx");
-  await $({ quiet: true, nothrow: true })`/usr/bin/ctr --address ${provider.paths.containerdSock} -n k8s.io images rm ${ref}`;
-  return true;
-}
-
 /** kind: remove the pushed image from the node's containerd, so the next install pulls it from the registry. */
 async function evictFromKindNode(provider: KindProvider, ref: string): Promise<void> {
   const t = await provider.engine.ensure();
@@ -143,19 +133,9 @@ async function installSection(s: Session): Promise<Section<InstallData>> {
       data.cold = await timedInstall(s, await freshDatabase(s));
       notes.push(`Cold (kind): the image removed from the node's containerd first, so the pods pull \`${ref}\` from the local registry; the pull is inside the time to the first REST call.`);
       await uninstall(s);
-    } else if (await evictImage(provider, ref)) {
-      const t0 = performance.now();
-      await provider.loadImage(ref);
-      const imageImportSeconds = (performance.now() - t0) / 1000;
-      log(`  cold: image imported into containerd in ${imageImportSeconds.toFixed(1)} s`);
-      data.cold = { imageImportSeconds, ...(await timedInstall(s, await freshDatabase(s))) };
-      notes.push(
-        "Cold: no registry is reachable here, so the image is removed from the node's containerd and imported again (`docker save | ctr import`) in place of a pull; the import is counted in the total. On a real cluster a registry pull of the image replaces it.",
-      );
-      await uninstall(s);
     } else {
       await provider.loadImage(ref);
-      notes.push(`Cold: not measured with provider ${provider.name} (the bench can only evict images on the local provider).`);
+      notes.push(`Cold: not measured with provider ${provider.name} (the bench evicts images from kind's node only).`);
     }
     data.warm = await timedInstall(s, await freshDatabase(s));
     return section(started, data, notes);
@@ -260,43 +240,11 @@ async function scalingSection(s: Session): Promise<Section<ScalingData>> {
   }
 }
 
-/** The local cluster's cold build (as recorded when the cache was filled) and its warm start, measured now. */
-async function localSection(provider: ClusterProvider): Promise<Section<LocalClusterData>> {
-  const started = performance.now();
-  const settings = defaultSettings();
-  const cache = localPaths(settings);
-  const read = (file: string, name?: string) => (existsSync(file) ? parseBuildStats(readFileSync(file, "utf8"), name) : []);
-  const build = [
-    ...read(join(cache.k8sBin, "..", "build-stats.tsv")),
-    ...read(join(cache.corednsBin, "..", "..", "build-stats.tsv"), "coredns"),
-  ];
-  const warmUpSeconds: number[] = [];
-  const downSeconds: number[] = [];
-  await provider.down();
-  for (let i = 0; i < 2; i++) {
-    let t = performance.now();
-    await provider.up();
-    warmUpSeconds.push((performance.now() - t) / 1000);
-    t = performance.now();
-    await provider.down();
-    downSeconds.push((performance.now() - t) / 1000);
-  }
-  return {
-    measuredAt: new Date().toISOString(),
-    machine: machineInfo(),
-    seconds: (performance.now() - started) / 1000,
-    data: { kubernetesVersion: KUBERNETES_VERSION, build, warmUpSeconds, downSeconds },
-    notes: [
-      `CoreDNS ${COREDNS_VERSION} is built the same way. Build figures come from build-stats.tsv, written when the cache was filled (one binary at a time, -p 1; resolving and downloading the modules first took about 25 s more); \`up\` and \`down\` are measured in this run.`,
-    ],
-  };
-}
-
 export async function runClusterSections(wanted: Set<string>): Promise<Sections> {
   const out: Sections = {};
   const opts: E2eOptions = {
     command: "run",
-    ...(process.env.MLFLOW_K8S_PROVIDER ? { provider: process.env.MLFLOW_K8S_PROVIDER as E2eOptions["provider"] } : { provider: "local" as const }),
+    provider: (process.env.MLFLOW_K8S_PROVIDER as E2eOptions["provider"]) ?? "kind",
     keep: false,
     timeoutSeconds: 600,
     namespace: "mlflow-bench",
@@ -310,8 +258,7 @@ export async function runClusterSections(wanted: Set<string>): Promise<Sections>
   await preflight(ctx);
   const provider = need(ctx, "provider", "preflight");
   try {
-    if (wanted.has("local") && provider.name === "local") out.local = await localSection(provider);
-    if (wanted.has("image") && provider.name === "local") out.image = await buildImages(provider, log);
+    if (wanted.has("image")) out.image = await buildImages(provider, log);
     if (!["install", "throughput", "scaling"].some((n) => wanted.has(n))) return out;
     await clusterUp(ctx);
     // Build images/mlflow with the e2e's own phase, but leave loading it to the install timing
@@ -350,7 +297,7 @@ if (import.meta.main) {
     const i = process.argv.indexOf(name);
     return i >= 0 ? process.argv[i + 1] : undefined;
   };
-  const wanted = new Set((arg("--sections") ?? "local,install,throughput,scaling,image").split(","));
+  const wanted = new Set((arg("--sections") ?? "install,throughput,scaling,image").split(","));
   const outFile = arg("--out");
   if (!outFile) {
     process.stderr.write("usage: cluster.ts --sections a,b --out file.json\n");

@@ -7,7 +7,7 @@
 import { copyFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { $ } from "zx";
-import { DEBIAN_BASE_IMAGE, LocalProvider, ambientDocker, dockerBuildArgs, type ClusterProvider, type DockerTarget } from "@mlflow-k8s/cluster";
+import { KindProvider, ambientDocker, dockerBuildArgs, type ClusterProvider, type DockerTarget } from "@mlflow-k8s/cluster";
 import { DEFAULT_IMAGE } from "../../e2e/src/phases/image.ts";
 import { machineInfo } from "./machine.ts";
 import type { ImageData, ImageFigure, Section } from "./results.ts";
@@ -22,9 +22,9 @@ async function imageBytes(docker: DockerTarget, ref: string): Promise<number | u
   return r.exitCode === 0 ? Number(r.stdout.trim()) : undefined;
 }
 
-async function build(docker: DockerTarget, ref: string, context: string, local: boolean, log: (l: string) => void): Promise<ImageFigure> {
+async function build(docker: DockerTarget, ref: string, context: string, base: string, offline: boolean, log: (l: string) => void): Promise<ImageFigure> {
   const started = performance.now();
-  const args = dockerBuildArgs({ context, tag: ref, ...(local ? { buildArgs: { BASE_IMAGE: DEBIAN_BASE_IMAGE } } : {}) }, { networkHost: local });
+  const args = dockerBuildArgs({ context, tag: ref, buildArgs: { BASE_IMAGE: base } }, { networkHost: offline });
   log(`  docker ${args.join(" ")}`);
   const r = await $({ env: { ...process.env, ...docker.env }, quiet: true, nothrow: true })`${docker.bin} ${args}`.timeout(FULL_BUILD_TIMEOUT, "SIGTERM");
   const buildSeconds = (performance.now() - started) / 1000;
@@ -41,19 +41,20 @@ async function build(docker: DockerTarget, ref: string, context: string, local: 
 
 export async function buildImages(provider: ClusterProvider, log: (l: string) => void): Promise<Section<ImageData>> {
   const started = performance.now();
-  const local = provider instanceof LocalProvider;
-  const docker = local ? await provider.ensureDockerd() : ambientDocker;
-  if (local) await provider.ensureBaseInDocker(docker);
+  // kind's engine: the project's dockerd where no Docker engine runs (then FROM its offline Debian base, host network for pip).
+  const kind = provider instanceof KindProvider ? provider : undefined;
+  const docker = kind ? await kind.engine.ensure() : ambientDocker;
+  const offline = kind?.engine.ours() ?? false;
+  const base = kind ? await kind.engine.debianBase() : "debian:bookworm-slim";
   // pip in both builds trusts the host's CA bundle (PyPI may be reached through a TLS-intercepting proxy).
   for (const dir of ["images/mlflow", "bench/images/mlflow-full"]) {
     if (existsSync(HOST_CA_BUNDLE)) copyFileSync(HOST_CA_BUNDLE, join(ROOT, dir, "build-ca-certificates.crt"));
   }
-  const base = local ? DEBIAN_BASE_IMAGE : "debian:bookworm-slim";
   const baseBytes = await imageBytes(docker, base);
   const data: ImageData = {
     base: { ref: base, status: baseBytes === undefined ? "not built" : "built", ...(baseBytes !== undefined ? { bytes: baseBytes } : {}) },
-    ours: await build(docker, DEFAULT_IMAGE, join(ROOT, "images/mlflow"), local, log),
-    full: await build(docker, FULL_IMAGE, join(ROOT, "bench/images/mlflow-full"), local, log),
+    ours: await build(docker, DEFAULT_IMAGE, join(ROOT, "images/mlflow"), base, offline, log),
+    full: await build(docker, FULL_IMAGE, join(ROOT, "bench/images/mlflow-full"), base, offline, log),
   };
   const notes = [
     "Size: `docker image inspect` .Size, uncompressed, base layers included. Both are two-stage builds FROM the same base (a venv copied into a fresh base with python3 only), so the difference is the Python package set: ours is images/mlflow/requirements.txt (mlflow, psycopg2-binary, google-cloud-storage, hash-pinned); the other is bench/images/mlflow-full/Dockerfile, `pip install mlflow[extras,db,gateway,genai,auth]==3.17.2` with unpinned dependencies, as the official `-full` image installs it.",

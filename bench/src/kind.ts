@@ -1,11 +1,11 @@
 /**
  * The kind section, measured side by side in one run on this machine:
  *   - the node image built here: cold (every layer and component image of ours removed first;
- *     the Kubernetes binaries stay, their cold build is the `local` section's table) and warm
+ *     the Kubernetes binaries stay, their cold build is the `build` section's table) and warm
  *     (nothing to build: the input digest matches);
  *   - `kind create cluster` to a Ready node (kind's --wait), plus registry and wiring, and
  *     `down`, each twice;
- *   - the whole e2e on kind and on local, one after the other, with their phases.
+ *   - the whole e2e on kind, with its phases.
  * The figure "first REST call after helm install with the image pulled cold from the
  * registry" is the install section's cold row, run with MLFLOW_K8S_PROVIDER=kind.
  * Runs as a child of main.ts under the cluster lock (root: it may start the project dockerd).
@@ -14,9 +14,9 @@
 import { $ } from "zx";
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
-import { KindProvider, KUBERNETES_VERSION } from "@mlflow-k8s/cluster";
+import { COREDNS_VERSION, KindProvider, KUBERNETES_VERSION } from "@mlflow-k8s/cluster";
 import { defaultParts, ensureNodeImage, NODE_IMAGE_REPOSITORY } from "../../packages/cluster/src/kind/nodeimage.ts";
-import { archivePath } from "../../packages/cluster/src/local/images.ts";
+import { archivePath } from "../../packages/cluster/src/offline-images.ts";
 import { machineInfo } from "./machine.ts";
 import type { KindData, Section } from "./results.ts";
 import { LOG_DIR, timed } from "./tiers.ts";
@@ -24,7 +24,7 @@ import { LOG_DIR, timed } from "./tiers.ts";
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 const seconds = (t0: number) => (performance.now() - t0) / 1000;
 
-async function e2eRun(provider: "kind" | "local"): Promise<KindData["e2e"][number]> {
+async function e2eRun(provider: "kind"): Promise<KindData["e2e"][number]> {
   const report = join(LOG_DIR, `e2e-${provider}-report.json`);
   rmSync(report, { force: true });
   log(`e2e on ${provider} (log bench/.results/e2e-${provider}.log)`);
@@ -46,7 +46,7 @@ export async function kindSection(): Promise<Section<KindData>> {
     const docker = (args: string[]) => $({ env: { ...process.env, ...target.env }, quiet: true, nothrow: true })`${target.bin} ${args}`;
     const base = await provider.engine.debianBase();
     const parts = defaultParts();
-    const full = { ...parts, coredns: join(parts.corednsDir, "v1.12.1", "bin", "coredns") };
+    const full = { ...parts, coredns: join(parts.corednsDir, COREDNS_VERSION, "bin", "coredns") };
 
     // Cold: remove our node images, their base layers and the component images we build.
     const ours = (await docker(["images", "--format", "{{.Repository}}:{{.Tag}}"])).stdout
@@ -80,7 +80,7 @@ export async function kindSection(): Promise<Section<KindData>> {
       data.down.push(seconds(t0));
       log(`  kind up ${data.up.at(-1)?.toFixed(1)} s, down ${data.down.at(-1)?.toFixed(1)} s`);
     }
-    for (const p of ["kind", "local"] as const) data.e2e.push(await e2eRun(p));
+    data.e2e.push(await e2eRun("kind"));
   } catch (e) {
     error = (e as Error).message.split("\n")[0];
     log(`kind section: ${error}`);
@@ -88,9 +88,9 @@ export async function kindSection(): Promise<Section<KindData>> {
     await provider.down().catch(() => undefined);
   }
   notes.push(
-    "Node image cold: the Kubernetes binaries, CoreDNS and kube-router are already built (their cold builds are in the local section and build-stats.tsv); removed first were our node and base images, the component images and their cached archives, and dangling layers. The Debian debootstrap base stays.",
+    "Node image cold: the Kubernetes binaries, CoreDNS and kube-router are already built (their cold builds are in the `build` section); removed first were our node and base images, the component images and their cached archives, and dangling layers. The Debian debootstrap base stays.",
     "`up`: the project's dockerd running, node image cached; `kind create cluster --wait 300s` (node Ready), the registry container, hosts.toml and the local-registry-hosting ConfigMap. `down`: kind delete, registry removed, dockerd stopped.",
-    "e2e: `node e2e/src/main.ts --provider <p>`, one after the other; on kind the MLflow images may be rebuilt (the cold node-image step prunes dangling layers), see the e2e's image phases. The local provider's CNI does not enforce NetworkPolicy, so its network-policy phase fails.",
+    "e2e: `node e2e/src/main.ts --provider kind`; the MLflow images may be rebuilt (the cold node-image step prunes dangling layers), see the e2e's image phases.",
   );
   return { measuredAt: new Date().toISOString(), machine: machineInfo(), seconds: seconds(started), data, notes, ...(error ? { error } : {}) };
 }

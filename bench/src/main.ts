@@ -3,21 +3,22 @@
  * `pnpm bench`: measures the figures a user asks for before adopting the project, prints
  * them, and writes bench/results.json and bench/RESULTS.md (the README quotes the latter).
  *
- *   kind        kind here: node image build (cold, warm), kind up/down, the whole e2e on kind and on local
- *   local       the local cluster: cold build of Kubernetes + CoreDNS (as recorded), warm up/down
+ *   kind        kind here: node image build (cold, warm), kind up/down, the whole e2e on kind
+ *   build       the cold from-source build of Kubernetes + CoreDNS for the node image (as recorded)
  *   tiers       wall time of the fast and integration tiers, and the e2e by phase
  *   image       size of our image against mlflow[extras,db,gateway,genai,auth] on the same base
  *   install     helm install -> first successful REST call, cold and warm image
  *   throughput  get-run and log-batch req/s, p50/p99: the chart's defaults vs a plain `mlflow server`
  *   scaling     throughput and memory per pod with 1, 2, 4 workers and 1, 2, 4 replicas
  *
- * Usage: pnpm bench [--only kind,local,tiers,image,install,throughput,scaling]
- * The cluster parts run in one child process (cluster.ts) under the local-cluster lock;
+ * Usage: pnpm bench [--only kind,build,tiers,image,install,throughput,scaling]
+ * The cluster parts run in one child process (cluster.ts) under the cluster lock;
  * a run of a subset replaces only those sections of the results file.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describeMachine, mergeResults, parseResults, renderMarkdown, SECTION_NAMES, type SectionName, type Sections } from "./results.ts";
+import { fromSourceSection } from "./from-source.ts";
 import { machineInfo } from "./machine.ts";
 import { LOG_DIR, runTiers, timed, underClusterLock } from "./tiers.ts";
 
@@ -61,7 +62,11 @@ async function main(argv: string[]): Promise<number> {
     fresh.tiers = await runTiers(log);
     save();
   }
-  const clusterParts = only.filter((n) => n !== "tiers");
+  if (only.includes("build")) {
+    fresh.build = fromSourceSection();
+    save();
+  }
+  const clusterParts = only.filter((n) => n !== "tiers" && n !== "build");
   if (clusterParts.length) {
     const out = join(LOG_DIR, "cluster-sections.json");
     const [cmd, args] = underClusterLock(process.execPath, [join(ROOT, "bench/src/cluster.ts"), "--sections", clusterParts.join(","), "--out", out]);

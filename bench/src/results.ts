@@ -104,13 +104,10 @@ export interface ImageData {
   full: ImageFigure;
 }
 
-export interface LocalClusterData {
+export interface FromSourceData {
   kubernetesVersion: string;
   /** The cold build that filled the cache, per binary (from build-stats.tsv). */
   build: BuildStep[];
-  /** `up` with every binary and image cached, measured this run. */
-  warmUpSeconds: number[];
-  downSeconds: number[];
 }
 
 export interface KindData {
@@ -124,7 +121,7 @@ export interface KindData {
 
 export interface Sections {
   kind?: Section<KindData>;
-  local?: Section<LocalClusterData>;
+  build?: Section<FromSourceData>;
   tiers?: Section<TiersData>;
   install?: Section<InstallData>;
   throughput?: Section<ThroughputData>;
@@ -133,7 +130,7 @@ export interface Sections {
 }
 
 export type SectionName = keyof Sections;
-export const SECTION_NAMES: SectionName[] = ["kind", "local", "tiers", "install", "throughput", "scaling", "image"];
+export const SECTION_NAMES: SectionName[] = ["kind", "build", "tiers", "install", "throughput", "scaling", "image"];
 
 export interface Results {
   schema: 1;
@@ -147,10 +144,12 @@ export function mergeResults(old: Results | undefined, fresh: Sections): Results
   return { schema: 1, sections: { ...(old?.sections ?? {}), ...fresh } };
 }
 
+/** Reads a results file; sections the bench no longer measures (e.g. the retired `local` cluster's) are dropped. */
 export function parseResults(text: string): Results {
   const r = JSON.parse(text) as Results;
   if (r?.schema !== 1 || typeof r.sections !== "object") throw new Error("not a bench results file (schema 1)");
-  return r;
+  const sections = Object.fromEntries(Object.entries(r.sections).filter(([name]) => (SECTION_NAMES as string[]).includes(name))) as Sections;
+  return { schema: 1, sections };
 }
 
 export const describeMachine = (m: Machine) =>
@@ -250,16 +249,14 @@ function renderScaling(s: Section<ScalingData>, machines: number): string[] {
   ];
 }
 
-function renderLocal(s: Section<LocalClusterData>, machines: number): string[] {
+function renderFromSource(s: Section<FromSourceData>, machines: number): string[] {
   const d = s.data;
   const total = d.build.reduce((n, b) => n + b.seconds, 0);
   const rows = d.build.map((b) => [b.what, formatSeconds(b.seconds), b.peakRssBytes ? formatBytes(b.peakRssBytes) : "—", b.builtAt.slice(0, 16).replace("T", " ")]);
   rows.push(["**total (cold, one binary at a time)**", `**${formatSeconds(total)}**`, "", ""]);
   return [
-    ...sectionHeader(`Local cluster (Kubernetes ${d.kubernetesVersion} from the Go module proxy)`, s, machines),
+    ...sectionHeader(`From-source builds for the kind node image (Kubernetes ${d.kubernetesVersion}, CoreDNS, from the Go module proxy)`, s, machines),
     table(["built", "seconds", "peak RSS", "when (UTC)"], rows),
-    "",
-    `Warm \`up\` (binaries and images cached): ${d.warmUpSeconds.map((x) => formatSeconds(x)).join(", ")}; \`down\`: ${d.downSeconds.map((x) => formatSeconds(x)).join(", ")}.`,
     ...notes(s),
   ];
 }
@@ -316,7 +313,7 @@ export function renderMarkdown(results: Results): string {
   if (!present.length) out.push("No figures yet: run `pnpm bench`.");
   const n = machineKeys.size;
   if (s.kind) out.push(...renderKind(s.kind, n), "");
-  if (s.local) out.push(...renderLocal(s.local, n), "");
+  if (s.build) out.push(...renderFromSource(s.build, n), "");
   if (s.tiers) out.push(...renderTiers(s.tiers, n), "");
   if (s.install) out.push(...renderInstall(s.install, n), "");
   if (s.throughput) out.push(...renderThroughput(s.throughput, n), "");

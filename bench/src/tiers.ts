@@ -1,7 +1,7 @@
 /**
  * Wall time of the test tiers: `scripts/test-all.ts --only fast` and `--only integration`
  * (turbo's cache off, so every task really runs), and the whole e2e with its per-phase
- * report. The e2e runs under the local-cluster lock. Output goes to bench/.results/*.log.
+ * report. The e2e runs under the cluster lock. Output goes to bench/.results/*.log.
  */
 import { spawn } from "node:child_process";
 import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
@@ -11,9 +11,9 @@ import type { Section, TiersData, TierTime } from "./results.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 export const LOG_DIR = join(ROOT, "bench/.results");
-export const CLUSTER_LOCK = process.env.MLFLOW_K8S_CLUSTER_LOCK ?? "/tmp/mlflow-k8s-local-cluster.lock";
+export const CLUSTER_LOCK = process.env.MLFLOW_K8S_CLUSTER_LOCK ?? "/tmp/mlflow-k8s-cluster.lock";
 
-/** `cmd args` prefixed with `flock <lock>` when flock exists (the local cluster is shared, one user at a time). */
+/** `cmd args` prefixed with `flock <lock>` when flock exists (the kind cluster, its registry and the project dockerd are shared, one user at a time). */
 export function underClusterLock(cmd: string, args: string[]): [string, string[]] {
   const flock = ["/usr/bin/flock", "/bin/flock"].find(existsSync);
   return flock && CLUSTER_LOCK !== "none" ? [flock, [CLUSTER_LOCK, cmd, ...args]] : [cmd, args];

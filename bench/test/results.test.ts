@@ -22,6 +22,11 @@ describe("parseResults", () => {
     expect(parseResults(JSON.stringify(r))).toEqual(r);
   });
 
+  it("drops sections the bench no longer measures", () => {
+    const text = JSON.stringify({ schema: 1, sections: { local: at({ build: [] }), tiers: at({ fast: { seconds: 1, exitCode: 0 } }) } });
+    expect(Object.keys(parseResults(text).sections)).toEqual(["tiers"]);
+  });
+
   it("refuses a file that is not a results file", () => {
     expect(() => parseResults(JSON.stringify({ hello: 1 }))).toThrow(/schema 1/);
   });
@@ -39,15 +44,15 @@ describe("renderMarkdown", () => {
           down: [8.2, 7.9],
           e2e: [
             { provider: "kind", seconds: 480, exitCode: 0, phases: phases(20) },
-            { provider: "local", seconds: 300, exitCode: 1, phases: phases(14, "failed") },
+            { provider: "minikube", seconds: 300, exitCode: 1, phases: phases(14, "failed") },
           ],
         }),
       }),
     );
     expect(md).toContain("| node image, cold (our layers and component images removed first) | 95.2 s |");
     expect(md).toContain("| `up`: kind create cluster to a Ready node + local registry wired | 21.5 s, 20.1 s |");
-    expect(md).toContain("| whole e2e, `--provider local` (exit 1) | 300 s |");
-    expect(md).toContain("| phase | kind | local |");
+    expect(md).toContain("| whole e2e, `--provider minikube` (exit 1) | 300 s |");
+    expect(md).toContain("| phase | kind | minikube |");
     expect(md).toContain("| cluster | 20.0 s | 14.0 s (failed) |");
   });
 

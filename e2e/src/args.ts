@@ -4,7 +4,7 @@ import { PROVIDER_ORDER, type ProviderName } from "@mlflow-k8s/cluster";
 
 export interface E2eOptions {
   command: "run" | "up" | "down";
-  /** Undefined: the first available of kind, minikube, local (never existing). */
+  /** Undefined: the first available of kind, minikube (never existing). */
   provider?: ProviderName;
   /** kubeconfig context: required with provider existing, refused with the others. */
   context?: string;
@@ -46,7 +46,7 @@ export function parseArgs(argv: string[]): E2eOptions {
 
   const common = (cmd: Command) =>
     cmd
-      .addOption(new Option("--provider <name>", "cluster provider (default: the first available of kind, minikube, local; existing only when named)").choices(PROVIDER_ORDER).env("MLFLOW_K8S_PROVIDER"))
+      .addOption(new Option("--provider <name>", "cluster provider (default: the first available of kind, minikube; existing only when named)").choices(PROVIDER_ORDER).env("MLFLOW_K8S_PROVIDER"))
       .option("--context <name>", "kubeconfig context of the cluster, with --provider existing (required there: the ambient current-context is never used)")
       .option("--namespace <ns>", "namespace for the release", dnsLabel("--namespace"), "mlflow-e2e")
       .option("--release <name>", "Helm release name", dnsLabel("--release"), "mlflow")

@@ -3,7 +3,7 @@
  * The e2e suite: bring up a cluster, install charts/mlflow, prove MLflow works
  * through the NodePort, upgrade, kill the pod, tear down. `up`/`down` run the
  * first phases for development and leave MLflow running.
- * Usage: pnpm e2e [--provider kind|minikube|local | --provider existing --context <ctx>] [--keep] [--image ref] [--values file] [--timeout s]
+ * Usage: pnpm e2e [--provider kind|minikube | --provider existing --context <ctx>] [--keep] [--image ref] [--values file] [--timeout s]
  */
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";

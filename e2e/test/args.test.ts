@@ -8,9 +8,9 @@ describe("e2e flags", () => {
   });
 
   it("takes --provider, --keep, --image, --values and --timeout", () => {
-    expect(parseArgs(["--provider", "local", "--keep", "--image", "reg/mlflow:dev", "--values", "extra.yaml", "--timeout", "90"])).toMatchObject({
+    expect(parseArgs(["--provider", "minikube", "--keep", "--image", "reg/mlflow:dev", "--values", "extra.yaml", "--timeout", "90"])).toMatchObject({
       command: "run",
-      provider: "local",
+      provider: "minikube",
       keep: true,
       image: "reg/mlflow:dev",
       values: "extra.yaml",
@@ -38,7 +38,7 @@ describe("e2e flags", () => {
     [["--provider", "existing"], /--provider existing needs --context <kubeconfig context>/],
     [["--context", "kind-mlflow"], /--context is only for --provider existing .*got --provider \(auto\)/],
     [["--provider", "kind", "--context", "kind-mlflow"], /--context is only for --provider existing .*got --provider kind/],
-    [["--provider", "docker-desktop"], /Allowed choices are kind, minikube, existing, local/],
+    [["--provider", "docker-desktop"], /Allowed choices are kind, minikube, existing\./],
     [["--timeout", "0"], /--timeout takes a whole number of seconds above 0, got "0"/],
     [["--timeout", "ten"], /got "ten"/],
     [["--namespace", "Bad_NS"], /--namespace must be a lowercase DNS label/],

@@ -1,6 +1,5 @@
 /** Phase 3: build the MLflow image from images/mlflow (or take --image) and load it into the cluster. */
 import { copyFileSync, existsSync, readFileSync } from "node:fs";
-import { DEBIAN_BASE_IMAGE } from "@mlflow-k8s/cluster";
 import YAML from "yaml";
 import { need, type Ctx } from "../context.ts";
 
@@ -24,9 +23,7 @@ export async function image(ctx: Ctx): Promise<void> {
     // pip in the build trusts the host's CA bundle (needed where PyPI is reached through a
     // TLS-intercepting proxy); the Dockerfile keeps it in the build stage only, and git ignores it.
     if (existsSync(HOST_CA_BUNDLE)) copyFileSync(HOST_CA_BUNDLE, `${ROOT}images/mlflow/build-ca-certificates.crt`);
-    // Where no registry is reachable the local provider builds from its own debootstrap base.
-    const buildArgs = provider.name === "local" ? { BASE_IMAGE: DEBIAN_BASE_IMAGE } : undefined;
-    await provider.buildImage({ context: `${ROOT}images/mlflow`, tag: ctx.image, ...(buildArgs ? { buildArgs } : {}) });
+    await provider.buildImage({ context: `${ROOT}images/mlflow`, tag: ctx.image });
     ctx.log(`  built ${ctx.image}`);
   }
   const built = ctx.image;

@@ -12,7 +12,6 @@ import { copyFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { ensurePythonVenv } from "@mlflow-k8s/testbed";
-import { DEBIAN_BASE_IMAGE } from "@mlflow-k8s/cluster";
 import { MlflowClient } from "@mlflow-k8s/mlflow-client";
 import { strict as assert } from "node:assert";
 import { need, type Ctx } from "../context.ts";
@@ -46,8 +45,7 @@ export async function previousImage(ctx: Ctx): Promise<void> {
   if (!provider.buildImage) throw new Error(`provider ${provider.name} cannot build images: build ${ref} from images/mlflow with --build-arg REQUIREMENTS=requirements-previous.txt and load it, or --skip previous-image,version-upgrade`);
   const ca = "/etc/ssl/certs/ca-certificates.crt";
   if (existsSync(ca)) copyFileSync(ca, `${ROOT}images/mlflow/build-ca-certificates.crt`);
-  const buildArgs: Record<string, string> = { REQUIREMENTS: "requirements-previous.txt", ...(provider.name === "local" ? { BASE_IMAGE: DEBIAN_BASE_IMAGE } : {}) };
-  await provider.buildImage({ context: `${ROOT}images/mlflow`, tag: ref, buildArgs });
+  await provider.buildImage({ context: `${ROOT}images/mlflow`, tag: ref, buildArgs: { REQUIREMENTS: "requirements-previous.txt" } });
   await provider.loadImage(ref);
   ctx.log(`  built ${ref} (requirements-previous.txt) and loaded it`);
 }

@@ -4,7 +4,7 @@
  */
 import { $ } from "zx";
 import type { ImageBuildSpec } from "./provider.ts";
-import { assertPinnedTag } from "./local/images.ts";
+import { assertPinnedTag } from "./offline-images.ts";
 import { existsSync } from "node:fs";
 
 export interface DockerTarget {

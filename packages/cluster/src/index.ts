@@ -1,15 +1,12 @@
 export type { Availability, ClusterInfo, ClusterProvider, ImageBuildSpec, ProviderName } from "./provider.ts";
-export { LocalProvider } from "./providers/local.ts";
-export type { LocalState } from "./providers/local.ts";
 export { KindProvider } from "./providers/kind.ts";
 export { MinikubeProvider } from "./providers/minikube.ts";
 export { ExistingProvider } from "./providers/existing.ts";
 export { selectProvider, PROVIDER_ORDER, isProviderName } from "./select.ts";
 export { dockerBuild, dockerBuildArgs, ambientDocker } from "./docker.ts";
 export type { DockerTarget } from "./docker.ts";
-export { defaultSettings, paths as localPaths, KUBERNETES_VERSION, PAUSE_IMAGE, DEBIAN_BASE_IMAGE, BUSYBOX_IMAGE, COREDNS_IMAGE, COREDNS_VERSION } from "./local/layout.ts";
-export type { LocalClusterSettings } from "./local/layout.ts";
-export { assertPinnedTag } from "./local/images.ts";
+export { KUBERNETES_VERSION, COREDNS_VERSION, PAUSE_IMAGE, DEBIAN_BASE_IMAGE, cacheRoot } from "./layout.ts";
+export { assertPinnedTag } from "./offline-images.ts";
 export { step, waitFor, stderrLogger, FatalWaitError } from "./log.ts";
 export type { Logger } from "./log.ts";
 export { buildAndLoadImage } from "./images.ts";

@@ -3,7 +3,7 @@
  * tears down exactly what it made. Every provider speaks this one interface so the
  * e2e phases never branch on the provider's name.
  */
-export type ProviderName = "kind" | "minikube" | "existing" | "local";
+export type ProviderName = "kind" | "minikube" | "existing";
 
 export interface ClusterInfo {
   /** Absolute path of the kubeconfig that reaches this cluster. */
@@ -12,14 +12,13 @@ export interface ClusterInfo {
   context: string;
   /**
    * Address on which NodePorts are reachable from this machine, when the provider
-   * knows better than the Node objects (e.g. the local provider serves them on
-   * 127.0.0.1). Undefined: discover from the Node's addresses.
+   * knows better than the Node objects (e.g. kind publishes them on 127.0.0.1).
+   * Undefined: discover from the Node's addresses.
    */
   nodePortHost?: string;
   /**
    * An address of this machine that pods can reach: where host-run services (PostgreSQL,
-   * the GCS emulator) must listen for pods. local: the CNI bridge gateway (10.244.0.1);
-   * kind: the gateway of the `kind` Docker network (e.g. 172.18.0.1); minikube:
+   * the GCS emulator) must listen for pods. kind: the gateway of the `kind` Docker network (e.g. 172.18.0.1); minikube:
    * host.minikube.internal as the node resolves it (docker driver: the profile network's
    * gateway, e.g. 192.168.49.1). Undefined: the provider cannot tell (existing), use
    * in-cluster services.
@@ -71,9 +70,9 @@ export interface ClusterProvider {
    */
   loadImage(imageRef: string): Promise<string>;
   /**
-   * Build an image with the Docker engine this provider loads images from (the local
-   * provider runs a private dockerd; the others use the ambient one). Optional: the
-   * e2e may build with its own docker and call loadImage().
+   * Build an image with the Docker engine this provider loads images from (kind: the
+   * project's own dockerd where no Docker engine runs, FROM its offline Debian base).
+   * Optional: the e2e may build with the ambient docker and call loadImage().
    */
   buildImage?(spec: ImageBuildSpec): Promise<void>;
   /** Remove what up() made and nothing else. Safe to call when nothing is up. */

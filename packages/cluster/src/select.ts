@@ -1,6 +1,6 @@
 /**
  * Picks a cluster provider: an explicit name wins; else the first available of
- * kind, minikube, local. `existing` (a cluster this project did not make, possibly
+ * kind, minikube. `existing` (a cluster this project did not make, possibly
  * production) is never picked on its own: only when named, and only with an
  * explicit kubeconfig context, never the ambient current-context.
  */
@@ -8,12 +8,11 @@ import type { ClusterProvider, ProviderName } from "./provider.ts";
 import { KindProvider } from "./providers/kind.ts";
 import { MinikubeProvider } from "./providers/minikube.ts";
 import { ExistingProvider } from "./providers/existing.ts";
-import { LocalProvider } from "./providers/local.ts";
 
 /** Every provider name, for flag choices. */
-export const PROVIDER_ORDER: ProviderName[] = ["kind", "minikube", "existing", "local"];
+export const PROVIDER_ORDER: ProviderName[] = ["kind", "minikube", "existing"];
 /** What auto-selection tries, in order: only providers that make (and remove) their own cluster. */
-export const AUTO_PROVIDER_ORDER: ProviderName[] = ["kind", "minikube", "local"];
+export const AUTO_PROVIDER_ORDER: ProviderName[] = ["kind", "minikube"];
 
 export interface ProviderOptions {
   /** kubeconfig context for `existing` (required there, refused elsewhere by the e2e flags). */
@@ -30,8 +29,6 @@ export const defaultFactory: ProviderFactory = (name, options) => {
       return new MinikubeProvider();
     case "existing":
       return new ExistingProvider({ context: options.context ?? "" });
-    case "local":
-      return new LocalProvider();
   }
 };
 

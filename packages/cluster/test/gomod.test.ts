@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseUpstreamGoMod, renderWrapperGoMod, stagingVersion, versionLdflags } from "../src/local/gomod.ts";
+import { parseUpstreamGoMod, renderWrapperGoMod, stagingVersion, versionLdflags } from "../src/gomod.ts";
 
 // A trimmed copy of the shape of k8s.io/kubernetes v1.34.x's go.mod.
 const SAMPLE = `// This is a generated file. Do not edit directly.

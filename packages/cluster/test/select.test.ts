@@ -23,8 +23,8 @@ function fake(available: Partial<Record<ProviderName, boolean>>) {
 
 describe("selectProvider", () => {
   it("uses the explicitly named provider even when another comes first", async () => {
-    const { factory } = fake({ kind: true, local: true });
-    expect((await selectProvider("local", factory)).name).toBe("local");
+    const { factory } = fake({ kind: true, minikube: true });
+    expect((await selectProvider("minikube", factory)).name).toBe("minikube");
   });
 
   it("fails with the reason when the named provider is not available", async () => {
@@ -33,15 +33,14 @@ describe("selectProvider", () => {
   });
 
   it("rejects unknown names and lists the valid ones", async () => {
-    await expect(selectProvider("k3d", fake({}).factory)).rejects.toThrow(/kind, minikube, existing, local/);
+    await expect(selectProvider("k3d", fake({}).factory)).rejects.toThrow(/kind, minikube, existing$/);
   });
 
-  it("prefers kind, then minikube, then local", async () => {
-    expect((await selectProvider(undefined, fake({ kind: true, minikube: true, existing: true, local: true }).factory)).name).toBe("kind");
-    expect((await selectProvider(undefined, fake({ minikube: true, existing: true, local: true }).factory)).name).toBe("minikube");
-    const f = fake({ existing: true, local: true });
-    expect((await selectProvider(undefined, f.factory)).name).toBe("local");
-    expect(f.asked).toEqual(["kind", "minikube", "local"]);
+  it("prefers kind, then minikube", async () => {
+    expect((await selectProvider(undefined, fake({ kind: true, minikube: true, existing: true }).factory)).name).toBe("kind");
+    const f = fake({ minikube: true, existing: true });
+    expect((await selectProvider(undefined, f.factory)).name).toBe("minikube");
+    expect(f.asked).toEqual(["kind", "minikube"]);
   });
 
   it("never auto-selects existing, even when it is the only provider available (it may be production)", async () => {
@@ -59,6 +58,6 @@ describe("selectProvider", () => {
   });
 
   it("lists every provider's reason when none is available", async () => {
-    await expect(selectProvider(undefined, fake({}).factory)).rejects.toThrow(/kind: kind missing[\s\S]*local: local missing/);
+    await expect(selectProvider(undefined, fake({}).factory)).rejects.toThrow(/kind: kind missing[\s\S]*minikube: minikube missing/);
   });
 });

@@ -15,11 +15,11 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node
 import { join } from "node:path";
 import type { DockerTarget } from "../docker.ts";
 import { ambientDocker } from "../docker.ts";
-import { runningPid, startDetached, stopManaged } from "../local/procs.ts";
+import { runningPid, startDetached, stopManaged } from "../procs.ts";
 import { FatalWaitError, step, waitFor } from "../log.ts";
 import type { Logger } from "../log.ts";
-import { DEBIAN_BASE_IMAGE, cacheRoot } from "../local/layout.ts";
-import { buildDebianBaseImage } from "../local/images.ts";
+import { DEBIAN_BASE_IMAGE, cacheRoot } from "../layout.ts";
+import { buildDebianBaseImage } from "../offline-images.ts";
 import { dockerHasImage } from "../docker.ts";
 
 const DOCKERD = "/usr/sbin/dockerd";
@@ -116,7 +116,7 @@ export class DockerEngine {
     if (await this.current()) return undefined;
     if (process.platform !== "linux") return "no Docker engine answers (`docker info` failed): start Docker";
     if (process.getuid?.() !== 0) return "no Docker engine answers (`docker info` failed): start Docker, or run as root so the project can start its own dockerd";
-    if (!existsSync(DOCKERD)) return "no Docker engine answers and dockerd is not installed: run packages/cluster/local/install-host-deps.sh (apt-get install docker.io)";
+    if (!existsSync(DOCKERD)) return "no Docker engine answers and dockerd is not installed: run packages/cluster/from-source/install-host-deps.sh (apt-get install docker.io)";
     return undefined;
   }
 

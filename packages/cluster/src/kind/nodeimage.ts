@@ -5,7 +5,7 @@
  *
  *   base     docker build packages/cluster/kind/node-image (Debian bookworm from debootstrap,
  *            systemd, Debian's containerd/runc/CNI plugins, our entrypoint and units)
- *   bits     kubeadm, kubelet, kubectl from local/build-kubernetes.sh -> /usr/bin
+ *   bits     kubeadm, kubelet, kubectl from from-source/build-kubernetes.sh -> /usr/bin
  *   images   every image kubeadm and kind's manifests name, tagged exactly as they name them
  *            (kubeadm config images list), built from the same source builds, imported into
  *            the node's containerd (k8s.io namespace) and labelled pinned:
@@ -24,8 +24,8 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { dirname, join, relative } from "node:path";
 import type { DockerTarget } from "../docker.ts";
 import { dockerBuild, dockerHasImage } from "../docker.ts";
-import { archivePath, buildPauseImage, sha256File, tarLayer, writeDockerArchive } from "../local/images.ts";
-import { KUBERNETES_VERSION, PAUSE_IMAGE, cacheRoot } from "../local/layout.ts";
+import { archivePath, buildPauseImage, sha256File, tarLayer, writeDockerArchive } from "../offline-images.ts";
+import { KUBERNETES_VERSION, PAUSE_IMAGE, cacheRoot } from "../layout.ts";
 import { step } from "../log.ts";
 import type { Logger } from "../log.ts";
 
@@ -168,7 +168,7 @@ export async function ensureNodeImage(target: DockerTarget, base: string, parts:
   if (images.pause !== PAUSE_IMAGE) throw new Error(`kubeadm ${parts.kubernetesVersion} wants ${images.pause}, but the node's containerd config and the pause build use ${PAUSE_IMAGE}`);
   const etcdVersion = (await $({ quiet: true })`${bin("etcd")} --version`).stdout.match(/etcd Version: (\S+)/)?.[1];
   if (!tagOf(images.etcd).startsWith(`${etcdVersion}-`)) {
-    throw new Error(`kubeadm ${parts.kubernetesVersion} wants ${images.etcd}, but the etcd built is ${etcdVersion}: rebuild with ETCD_VERSION=v${tagOf(images.etcd).replace(/-\d+$/, "")} packages/cluster/local/build-kubernetes.sh`);
+    throw new Error(`kubeadm ${parts.kubernetesVersion} wants ${images.etcd}, but the etcd built is ${etcdVersion}: rebuild with ETCD_VERSION=v${tagOf(images.etcd).replace(/-\d+$/, "")} packages/cluster/from-source/build-kubernetes.sh`);
   }
   const corednsVersion = (await $({ quiet: true })`${parts.coredns} -version`).stdout.match(/CoreDNS-(\S+)/)?.[1];
   if (`v${corednsVersion}` !== tagOf(images.coredns)) throw new Error(`kubeadm ${parts.kubernetesVersion} wants ${images.coredns}, but the CoreDNS built is ${corednsVersion}`);

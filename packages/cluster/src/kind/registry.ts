@@ -15,7 +15,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from "node:f
 import { join } from "node:path";
 import type { DockerTarget } from "../docker.ts";
 import { dockerBuild, dockerHasImage } from "../docker.ts";
-import { cacheRoot } from "../local/layout.ts";
+import { cacheRoot } from "../layout.ts";
 import { step } from "../log.ts";
 import type { Logger } from "../log.ts";
 

@@ -9,7 +9,7 @@ import { existsSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import type { Availability, ClusterInfo, ClusterProvider } from "../provider.ts";
-import { assertPinnedTag } from "../local/images.ts";
+import { assertPinnedTag } from "../offline-images.ts";
 
 /** The kubeconfig file the ambient configuration names (first of KUBECONFIG, else ~/.kube/config). */
 export function ambientKubeconfigPath(env: NodeJS.ProcessEnv = process.env): string | undefined {

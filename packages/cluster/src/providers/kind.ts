@@ -15,8 +15,8 @@ import { $ } from "zx";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Availability, ClusterInfo, ClusterProvider, ImageBuildSpec } from "../provider.ts";
-import { cacheRoot } from "../local/layout.ts";
-import { assertPinnedTag } from "../local/images.ts";
+import { COREDNS_VERSION, cacheRoot } from "../layout.ts";
+import { assertPinnedTag } from "../offline-images.ts";
 import type { DockerTarget } from "../docker.ts";
 import { dockerBuild, dockerHasImage } from "../docker.ts";
 import { stderrLogger, step } from "../log.ts";
@@ -138,7 +138,7 @@ export class KindProvider implements ClusterProvider {
     if (this.version && this.version.replace(/^v?/, "v") !== parts.kubernetesVersion) {
       throw new Error(`KUBERNETES_VERSION=${this.version}, but the node image built here is Kubernetes ${parts.kubernetesVersion}: unset KUBERNETES_VERSION, or use kind's published image (MLFLOW_K8S_KIND_NODE_IMAGE=kind)`);
     }
-    const corednsVersion = process.env.MLFLOW_K8S_KIND_COREDNS_VERSION ?? "v1.12.1";
+    const corednsVersion = process.env.MLFLOW_K8S_KIND_COREDNS_VERSION ?? COREDNS_VERSION;
     const built = await ensureNodeImage(this.target!, await this.engine.debianBase(), { ...parts, coredns: join(parts.corednsDir, corednsVersion, "bin", "coredns") }, this.log);
     this.log(`node image ${built.ref}${built.cached ? " (cached)" : ""}`);
     return [...this.userArgs, "--image", built.ref];

@@ -1,20 +1,17 @@
 /**
- * Images without a registry. Three images are assembled on this machine:
+ * Images assembled without a registry or a Docker daemon, written as `docker save`-format
+ * archives (manifest.json + config + layer.tar) that `docker load` and `ctr images import`
+ * both read:
  *   - registry.k8s.io/pause:<v>: Kubernetes' own build/pause/linux/pause.c, gcc -static;
- *   - mlflow-k8s/busybox:<v>: Debian's busybox-static (sh, sleep, httpd) for smoke tests;
- *   - mlflow-k8s/debian:bookworm: `debootstrap --variant=minbase bookworm` (rootfs cached);
- *   - mlflow-k8s/coredns:<v>: the static coredns binary from local/build-coredns.sh alone
- *     (what `FROM scratch` + `COPY coredns /` would give, without starting a Docker daemon).
- * Each is written as a `docker save`-format archive (manifest.json + config + layer.tar),
- * which both `docker load` and `ctr images import` read, so the cluster itself needs no
- * Docker daemon. Images built from a Dockerfile go through a private dockerd
- * (ensureDockerd) and reach containerd as `docker save | ctr -n k8s.io images import -`.
+ *   - mlflow-k8s/debian:bookworm: `debootstrap --variant=minbase bookworm` (rootfs cached),
+ *     the base every image is built FROM where no registry is reachable;
+ *   - single-layer images of static binaries (kind/nodeimage.ts: the control plane, etcd, CoreDNS).
  */
 import { $ } from "zx";
 import { createHash } from "node:crypto";
-import { createReadStream, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync, copyFileSync, symlinkSync, renameSync, statSync } from "node:fs";
+import { createReadStream, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync, copyFileSync, renameSync } from "node:fs";
 import { join } from "node:path";
-import { PAUSE_VERSION, PAUSE_IMAGE, BUSYBOX_IMAGE, DEBIAN_BASE_IMAGE, KUBERNETES_VERSION, COREDNS_IMAGE, COREDNS_VERSION } from "./layout.ts";
+import { PAUSE_VERSION, PAUSE_IMAGE, DEBIAN_BASE_IMAGE, KUBERNETES_VERSION } from "./layout.ts";
 
 export interface ImageConfig {
   entrypoint?: string[];
@@ -100,7 +97,7 @@ export async function buildPauseImage(imagesDir: string): Promise<string> {
   if (!existsSync(src)) {
     await $({ quiet: true })`go mod download k8s.io/kubernetes@${KUBERNETES_VERSION}`;
   }
-  if (!existsSync(src)) throw new Error(`pause.c not found at ${src}: run packages/cluster/local/build-kubernetes.sh first`);
+  if (!existsSync(src)) throw new Error(`pause.c not found at ${src}: run packages/cluster/from-source/build-kubernetes.sh first`);
   const work = mkdtempSync(join(imagesDir, "pause-"));
   try {
     mkdirSync(join(work, "rootfs"));
@@ -108,53 +105,6 @@ export async function buildPauseImage(imagesDir: string): Promise<string> {
     await $({ quiet: true })`strip ${join(work, "rootfs", "pause")}`;
     await tarLayer(join(work, "rootfs"), join(work, "layer.tar"));
     await writeDockerArchive(join(work, "layer.tar"), PAUSE_IMAGE, { entrypoint: ["/pause"], user: "65535:65535", env: [] }, out);
-  } finally {
-    rmSync(work, { recursive: true, force: true });
-  }
-  return out;
-}
-
-/** A busybox image from Debian's busybox-static: /bin/sh, sleep, httpd, wget, ... */
-export async function buildBusyboxImage(imagesDir: string): Promise<string> {
-  const out = archivePath(imagesDir, BUSYBOX_IMAGE);
-  if (existsSync(out)) return out;
-  const busybox = "/bin/busybox";
-  if (!existsSync(busybox)) throw new Error("busybox-static is not installed: run packages/cluster/local/install-host-deps.sh (apt-get install busybox-static)");
-  mkdirSync(imagesDir, { recursive: true });
-  const work = mkdtempSync(join(imagesDir, "busybox-"));
-  try {
-    const root = join(work, "rootfs");
-    for (const d of ["bin", "tmp", "www", "etc"]) mkdirSync(join(root, d), { recursive: true });
-    copyFileSync(busybox, join(root, "bin", "busybox"));
-    for (const applet of ["sh", "sleep", "httpd", "wget", "cat", "ls", "echo", "env", "nc", "id", "hostname"]) {
-      symlinkSync("busybox", join(root, "bin", applet));
-    }
-    writeFileSync(join(root, "www", "index.html"), "hello from mlflow-k8s local cluster\n");
-    writeFileSync(join(root, "etc", "passwd"), "root:x:0:0:root:/:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/sh\n");
-    await tarLayer(root, join(work, "layer.tar"));
-    await writeDockerArchive(join(work, "layer.tar"), BUSYBOX_IMAGE, { cmd: ["/bin/sh"], env: ["PATH=/bin"] }, out);
-  } finally {
-    rmSync(work, { recursive: true, force: true });
-  }
-  return out;
-}
-
-/**
- * mlflow-k8s/coredns:<version>: /coredns (static, CGO_ENABLED=0) and empty /etc and /tmp, run as
- * root with only NET_BIND_SERVICE (see dns.ts). Cached in imagesDir; rebuilt only when missing.
- */
-export async function buildCorednsImage(imagesDir: string, corednsBin: string): Promise<string> {
-  const out = archivePath(imagesDir, COREDNS_IMAGE);
-  if (existsSync(out)) return out;
-  if (!existsSync(corednsBin)) throw new Error(`coredns ${COREDNS_VERSION} is not built (${corednsBin}): run packages/cluster/local/build-coredns.sh`);
-  mkdirSync(imagesDir, { recursive: true });
-  const work = mkdtempSync(join(imagesDir, "coredns-"));
-  try {
-    const root = join(work, "rootfs");
-    for (const d of ["etc", "tmp"]) mkdirSync(join(root, d), { recursive: true });
-    copyFileSync(corednsBin, join(root, "coredns"));
-    await tarLayer(root, join(work, "layer.tar"));
-    await writeDockerArchive(join(work, "layer.tar"), COREDNS_IMAGE, { entrypoint: ["/coredns"], env: [] }, out);
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
@@ -175,7 +125,7 @@ export async function buildDebianBaseImage(imagesDir: string, log: (m: string) =
   mkdirSync(imagesDir, { recursive: true });
   const rootfsTar = join(imagesDir, "debian-bookworm-minbase.rootfs.tar");
   if (!existsSync(rootfsTar)) {
-    if (!existsSync("/usr/sbin/debootstrap")) throw new Error("debootstrap is not installed: run packages/cluster/local/install-host-deps.sh (apt-get install debootstrap)");
+    if (!existsSync("/usr/sbin/debootstrap")) throw new Error("debootstrap is not installed: run packages/cluster/from-source/install-host-deps.sh (apt-get install debootstrap)");
     const work = mkdtempSync(join(imagesDir, "debootstrap-"));
     try {
       log(`debootstrap --variant=minbase bookworm (mirror ${debianMirror()})`);
@@ -197,8 +147,4 @@ export async function buildDebianBaseImage(imagesDir: string, log: (m: string) =
     rmSync(layer, { force: true });
   }
   return out;
-}
-
-export function sizeMiB(path: string): number {
-  return Math.round(statSync(path).size / 1048576);
 }

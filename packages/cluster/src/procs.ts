@@ -1,10 +1,10 @@
 /**
- * Background processes the local cluster starts: each gets a log file and a pidfile
- * under the cluster dir, and is stopped only by that recorded PID (after checking the
+ * Background processes the project starts (its own dockerd): each gets a log file and a
+ * pidfile under its state dir, and is stopped only by that recorded PID (after checking the
  * PID still runs the same executable, so a reused PID is never signalled).
  */
 import { spawn } from "node:child_process";
-import { openSync, closeSync, readFileSync, writeFileSync, rmSync, existsSync, readlinkSync, readdirSync } from "node:fs";
+import { openSync, closeSync, readFileSync, writeFileSync, rmSync, existsSync, readlinkSync} from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 
@@ -95,27 +95,4 @@ export async function stopManaged(runDir: string, name: string, bin: string, gra
   if (pid !== undefined) await stopPid(pid, graceMs);
   rmSync(pidFile(runDir, name), { force: true });
   return pid;
-}
-
-/** PIDs whose command line contains `needle` (e.g. our containerd socket path, unique to this cluster). */
-export function pidsWithArg(needle: string): number[] {
-  const out: number[] = [];
-  for (const entry of readdirSafe("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const cmd = readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0");
-      if (cmd.some((a) => a.includes(needle))) out.push(Number(entry));
-    } catch {
-      /* gone */
-    }
-  }
-  return out.filter((p) => p !== process.pid);
-}
-
-function readdirSafe(d: string): string[] {
-  try {
-    return readdirSync(d);
-  } catch {
-    return [];
-  }
 }

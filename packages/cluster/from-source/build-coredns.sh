@@ -1,21 +1,19 @@
 #!/usr/bin/env bash
-# Builds CoreDNS (the local cluster's DNS) from the Go module proxy, once per version, into
-# $MLFLOW_K8S_CACHE/coredns/<version>/bin/coredns. Idempotent: a binary that is present and
-# reports the pinned version is not rebuilt. Prints the binary's path on stdout.
+# Builds CoreDNS (the kind node image's cluster DNS) from the Go module proxy, once per
+# version, into $MLFLOW_K8S_CACHE/coredns/<version>/bin/coredns. Idempotent: a binary that is
+# present and reports the pinned version is not rebuilt. Prints the binary's path on stdout.
 #
-# Why v1.12.4: the newest 1.12 release on the module proxy; CoreDNS 1.12 is the line
-# Kubernetes 1.34 ships (kubeadm pins 1.12.1) and v1.12.4 is built against client-go v0.34,
-# the same minor as the cluster (1.13+ move to client-go 0.35+ and Go 1.25/1.26 minimums).
-# `go install github.com/coredns/coredns@<v>` works as is (its go.mod has no replace
-# directives) and builds the default plugin set. Flags: CGO_ENABLED=0 (a static binary that
-# runs FROM scratch), -trimpath, -s -w, the commit in coremain.GitCommit as upstream's
-# Makefile does.
+# Why v1.12.1: the version kubeadm 1.34 names (`kubeadm config images list`), so the image is
+# tagged exactly as kubeadm deploys it. `go install github.com/coredns/coredns@<v>` works as
+# is (its go.mod has no replace directives) and builds the default plugin set. Flags:
+# CGO_ENABLED=0 (a static binary that runs FROM scratch), -trimpath, -s -w, the commit in
+# coremain.GitCommit as upstream's Makefile does.
 #
-# Env: MLFLOW_K8S_CACHE (default ~/.cache/mlflow-k8s), COREDNS_VERSION (default v1.12.4;
-#      keep it equal to COREDNS_VERSION in src/local/layout.ts).
+# Env: MLFLOW_K8S_CACHE (default ~/.cache/mlflow-k8s), COREDNS_VERSION (default v1.12.1;
+#      keep it equal to COREDNS_VERSION in src/layout.ts, a test checks).
 set -euo pipefail
 
-COREDNS_VERSION="${COREDNS_VERSION:-v1.12.4}"
+COREDNS_VERSION="${COREDNS_VERSION:-v1.12.1}"
 CACHE="${MLFLOW_K8S_CACHE:-$HOME/.cache/mlflow-k8s}"
 OUT="$CACHE/coredns/$COREDNS_VERSION"
 BIN="$OUT/bin"

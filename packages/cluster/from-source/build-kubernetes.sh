@@ -82,7 +82,7 @@ if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi
 
-"$NODE" "$HERE/../src/local/gomod.ts" "$UPSTREAM_MOD" "$K8S_VERSION" > "$WORK/go.mod.new"
+"$NODE" "$HERE/../src/gomod.ts" "$UPSTREAM_MOD" "$K8S_VERSION" > "$WORK/go.mod.new"
 {
   echo "//go:build tools"; echo; echo "// Package tools pins the commands this wrapper module builds."
   echo "package tools"; echo; echo "import ("
@@ -111,7 +111,7 @@ if [[ " ${missing[*]} " == *" etcd "* ]] && [ "$(cat "$ETCD_WORK/version" 2>/dev
   echo "$ETCD_VERSION" > "$ETCD_WORK/version"
 fi
 
-LDFLAGS="-s -w $("$NODE" "$HERE/../src/local/gomod.ts" --ldflags "$K8S_VERSION" "$BUILD_DATE")"
+LDFLAGS="-s -w $("$NODE" "$HERE/../src/gomod.ts" --ldflags "$K8S_VERSION" "$BUILD_DATE")"
 ETCD_LDFLAGS="-s -w"
 [ -f "$STATS" ] || printf 'binary\tseconds\tmax_rss_kb\tgo\tdate\n' > "$STATS"
 total=0

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { archivePath, assertPinnedTag, renderImageConfig } from "../src/local/images.ts";
+import { archivePath, assertPinnedTag, renderImageConfig } from "../src/offline-images.ts";
 import { dockerBuildArgs } from "../src/docker.ts";
 import { imageAliases } from "../src/providers/existing.ts";
 
