@@ -11,8 +11,7 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { KindProvider, nodeAddress, waitFor, type ClusterProvider } from "@mlflow-k8s/cluster";
-import { $ } from "zx";
+import { KindProvider, nodeAddress, waitFor, docker$, type ClusterProvider } from "@mlflow-k8s/cluster";
 import { MlflowClient } from "@mlflow-k8s/mlflow-client";
 import YAML from "yaml";
 import { readFileSync } from "node:fs";
@@ -115,7 +114,7 @@ async function uninstall(s: Session): Promise<void> {
 /** kind: remove the pushed image from the node's containerd, so the next install pulls it from the registry. */
 async function evictFromKindNode(provider: KindProvider, ref: string): Promise<void> {
   const t = await provider.engine.ensure();
-  await $({ env: { ...process.env, ...t.env }, quiet: true, nothrow: true })`${t.bin} exec ${provider.controlPlane} ctr -n k8s.io images rm ${ref}`;
+  await docker$(t, { nothrow: true })`${t.bin} exec ${provider.controlPlane} ctr -n k8s.io images rm ${ref}`;
 }
 
 async function installSection(s: Session): Promise<Section<InstallData>> {

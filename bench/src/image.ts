@@ -6,8 +6,7 @@
  */
 import { copyFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
-import { $ } from "zx";
-import { KindProvider, ambientDocker, dockerBuildArgs, type ClusterProvider, type DockerTarget } from "@mlflow-k8s/cluster";
+import { KindProvider, ambientDocker, dockerBuildArgs, docker$, type ClusterProvider, type DockerTarget } from "@mlflow-k8s/cluster";
 import { DEFAULT_IMAGE } from "../../e2e/src/phases/image.ts";
 import { machineInfo } from "./machine.ts";
 import type { ImageData, ImageFigure, Section } from "./results.ts";
@@ -18,7 +17,7 @@ export const FULL_BUILD_TIMEOUT = "15m";
 const HOST_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt";
 
 async function imageBytes(docker: DockerTarget, ref: string): Promise<number | undefined> {
-  const r = await $({ env: { ...process.env, ...docker.env }, quiet: true, nothrow: true })`${docker.bin} image inspect -f {{.Size}} ${ref}`;
+  const r = await docker$(docker, { nothrow: true })`${docker.bin} image inspect -f {{.Size}} ${ref}`;
   return r.exitCode === 0 ? Number(r.stdout.trim()) : undefined;
 }
 
@@ -26,7 +25,7 @@ async function build(docker: DockerTarget, ref: string, context: string, base: s
   const started = performance.now();
   const args = dockerBuildArgs({ context, tag: ref, buildArgs: { BASE_IMAGE: base } }, { networkHost: offline });
   log(`  docker ${args.join(" ")}`);
-  const r = await $({ env: { ...process.env, ...docker.env }, quiet: true, nothrow: true })`${docker.bin} ${args}`.timeout(FULL_BUILD_TIMEOUT, "SIGTERM");
+  const r = await docker$(docker, { nothrow: true })`${docker.bin} ${args}`.timeout(FULL_BUILD_TIMEOUT, "SIGTERM");
   const buildSeconds = (performance.now() - started) / 1000;
   if (r.exitCode === 0) {
     const bytes = await imageBytes(docker, ref);

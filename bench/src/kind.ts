@@ -11,10 +11,9 @@
  * Runs as a child of main.ts under the cluster lock (root: it may start the project dockerd).
  * Usage: node bench/src/kind.ts --out file.json
  */
-import { $ } from "zx";
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
-import { COREDNS_VERSION, KindProvider, KUBERNETES_VERSION } from "@mlflow-k8s/cluster";
+import { COREDNS_VERSION, KindProvider, KUBERNETES_VERSION, docker$ } from "@mlflow-k8s/cluster";
 import { defaultParts, ensureNodeImage, NODE_IMAGE_REPOSITORY } from "../../packages/cluster/src/kind/nodeimage.ts";
 import { archivePath } from "../../packages/cluster/src/offline-images.ts";
 import { machineInfo } from "./machine.ts";
@@ -43,7 +42,7 @@ export async function kindSection(): Promise<Section<KindData>> {
   try {
     await provider.down();
     const target = await provider.engine.ensure();
-    const docker = (args: string[]) => $({ env: { ...process.env, ...target.env }, quiet: true, nothrow: true })`${target.bin} ${args}`;
+    const docker = (args: string[]) => docker$(target, { nothrow: true })`${target.bin} ${args}`;
     const base = await provider.engine.debianBase();
     const parts = defaultParts();
     const full = { ...parts, coredns: join(parts.corednsDir, COREDNS_VERSION, "bin", "coredns") };

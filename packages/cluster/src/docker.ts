@@ -1,8 +1,9 @@
 /**
- * Docker helpers shared by the providers: build an image from a Dockerfile directory and
- * stream `docker save` into a consumer. `dockerEnv` selects the daemon (DOCKER_HOST).
+ * Docker helpers shared by the providers and the bench: run the CLI against a chosen daemon
+ * (a DockerTarget: the ambient one, or the project's own dockerd through DOCKER_HOST) and
+ * build an image from a Dockerfile directory.
  */
-import { $ } from "zx";
+import { $, type Options } from "zx";
 import type { ImageBuildSpec } from "./provider.ts";
 import { assertPinnedTag } from "./offline-images.ts";
 import { existsSync } from "node:fs";
@@ -15,6 +16,11 @@ export interface DockerTarget {
 }
 
 export const ambientDocker: DockerTarget = { bin: "docker", env: {} };
+
+/** zx's `$` talking to `target`'s daemon (its DOCKER_HOST), quiet unless told otherwise. */
+export function docker$(target: DockerTarget, opts: Partial<Options> = {}) {
+  return $({ env: { ...process.env, ...target.env }, quiet: true, ...opts });
+}
 
 /** Argument list for `docker build` (pure, for tests). */
 export function dockerBuildArgs(spec: ImageBuildSpec, opts: { networkHost?: boolean } = {}): string[] {
@@ -29,7 +35,7 @@ export function dockerBuildArgs(spec: ImageBuildSpec, opts: { networkHost?: bool
 
 export async function dockerBuild(target: DockerTarget, spec: ImageBuildSpec, opts: { networkHost?: boolean; quiet?: boolean } = {}): Promise<void> {
   if (!existsSync(spec.context)) throw new Error(`docker build context ${spec.context} does not exist`);
-  const r = await $({ env: { ...process.env, ...target.env }, quiet: opts.quiet ?? false, verbose: false })`${target.bin} ${dockerBuildArgs(spec, opts)}`.nothrow();
+  const r = await docker$(target, { quiet: opts.quiet ?? false, verbose: false })`${target.bin} ${dockerBuildArgs(spec, opts)}`.nothrow();
   if (r.exitCode !== 0) {
     // The step that failed and its output are at the end; the legacy builder's deprecation notice is at the start.
     const tail = (r.stdout + r.stderr).trim().split("\n").slice(-25).join("\n");
@@ -38,6 +44,6 @@ export async function dockerBuild(target: DockerTarget, spec: ImageBuildSpec, op
 }
 
 export async function dockerHasImage(target: DockerTarget, ref: string): Promise<boolean> {
-  const r = await $({ env: { ...process.env, ...target.env }, quiet: true })`${target.bin} image inspect ${ref}`.nothrow();
+  const r = await docker$(target)`${target.bin} image inspect ${ref}`.nothrow();
   return r.exitCode === 0;
 }

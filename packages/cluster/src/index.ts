@@ -3,7 +3,7 @@ export { KindProvider } from "./providers/kind.ts";
 export { MinikubeProvider } from "./providers/minikube.ts";
 export { ExistingProvider } from "./providers/existing.ts";
 export { selectProvider, PROVIDER_ORDER, isProviderName } from "./select.ts";
-export { dockerBuild, dockerBuildArgs, ambientDocker } from "./docker.ts";
+export { dockerBuild, dockerBuildArgs, ambientDocker, docker$ } from "./docker.ts";
 export type { DockerTarget } from "./docker.ts";
 export { KUBERNETES_VERSION, COREDNS_VERSION, PAUSE_IMAGE, DEBIAN_BASE_IMAGE, cacheRoot } from "./layout.ts";
 export { assertPinnedTag } from "./offline-images.ts";

@@ -10,17 +10,15 @@
  * runc-without-sys-resource, a wrapper that drops that one capability from the OCI spec; the
  * node image's entrypoint makes the same choice for the node's containerd.
  */
-import { $ } from "zx";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { DockerTarget } from "../docker.ts";
-import { ambientDocker } from "../docker.ts";
+import { ambientDocker, docker$, dockerHasImage } from "../docker.ts";
 import { runningPid, startDetached, stopManaged } from "../procs.ts";
 import { FatalWaitError, step, waitFor } from "../log.ts";
 import type { Logger } from "../log.ts";
 import { DEBIAN_BASE_IMAGE, cacheRoot } from "../layout.ts";
 import { buildDebianBaseImage } from "../offline-images.ts";
-import { dockerHasImage } from "../docker.ts";
 
 const DOCKERD = "/usr/sbin/dockerd";
 /** The wrapper shipped in the node image's files; the host dockerd uses the same file. */
@@ -100,7 +98,7 @@ export class DockerEngine {
   }
 
   private static async answers(t: DockerTarget): Promise<boolean> {
-    const r = await $({ env: { ...process.env, ...t.env }, quiet: true, timeout: "20s" })`${t.bin} info --format {{.ServerVersion}}`.nothrow();
+    const r = await docker$(t, { timeout: "20s" })`${t.bin} info --format {{.ServerVersion}}`.nothrow();
     return r.exitCode === 0;
   }
 
@@ -150,7 +148,7 @@ export class DockerEngine {
     if (!this.ours()) return "debian:bookworm-slim";
     if (!(await dockerHasImage(target, DEBIAN_BASE_IMAGE))) {
       const archive = await step(this.log, `base image ${DEBIAN_BASE_IMAGE} (debootstrap, cached)`, () => buildDebianBaseImage(join(cacheRoot(), "images"), this.log));
-      await $({ env: { ...process.env, ...target.env }, quiet: true })`${target.bin} load -i ${archive}`;
+      await docker$(target)`${target.bin} load -i ${archive}`;
     }
     return DEBIAN_BASE_IMAGE;
   }

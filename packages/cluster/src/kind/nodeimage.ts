@@ -23,7 +23,7 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, copyFileSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import type { DockerTarget } from "../docker.ts";
-import { dockerBuild, dockerHasImage } from "../docker.ts";
+import { dockerBuild, dockerHasImage, docker$ } from "../docker.ts";
 import { archivePath, buildPauseImage, sha256File, tarLayer, writeDockerArchive } from "../offline-images.ts";
 import { KUBERNETES_VERSION, PAUSE_IMAGE, cacheRoot } from "../layout.ts";
 import { step } from "../log.ts";
@@ -102,7 +102,7 @@ export async function inputsDigest(files: string[], binaries: string[], extra: s
 }
 
 async function docker(target: DockerTarget, args: string[], opts: { input?: string } = {}): Promise<string> {
-  const r = await $({ env: { ...process.env, ...target.env }, quiet: true, input: opts.input })`${target.bin} ${args}`.nothrow();
+  const r = await docker$(target, { input: opts.input })`${target.bin} ${args}`.nothrow();
   if (r.exitCode !== 0) throw new Error(`docker ${args.join(" ").slice(0, 200)} exited ${r.exitCode}: ${(r.stderr || r.stdout).trim().slice(-1500)}`);
   return r.stdout;
 }
@@ -141,7 +141,7 @@ async function netToolsImage(target: DockerTarget, base: string, imagesDir: stri
     copyFileSync(bin, join(work, "binary"));
     copyFileSync(join(NODE_IMAGE_DIR, "net-tools.Dockerfile"), join(work, "Dockerfile"));
     await dockerBuild(target, { context: work, tag: ref, buildArgs: { BASE_IMAGE: base, BINARY_PATH: at } }, { quiet: true, networkHost: true });
-    await $({ env: { ...process.env, ...target.env }, quiet: true })`${target.bin} save -o ${out} ${ref}`;
+    await docker$(target)`${target.bin} save -o ${out} ${ref}`;
     writeFileSync(stamp, src);
   } finally {
     rmSync(work, { recursive: true, force: true });
@@ -206,7 +206,7 @@ export async function ensureNodeImage(target: DockerTarget, base: string, parts:
         await docker(target, ["exec", name, "bash", "-c", "nohup containerd > /var/log/containerd-build.log 2>&1 &"]);
         await docker(target, ["exec", name, "bash", "-c", "for i in $(seq 1 50); do ctr version >/dev/null 2>&1 && exit 0; sleep 0.2; done; cat /var/log/containerd-build.log; exit 1"]);
         for (const a of archives) {
-          await $({ env: { ...process.env, ...target.env }, quiet: true })`${target.bin} exec -i ${name} ctr -n k8s.io images import --all-platforms --no-unpack --digests - < ${a}`;
+          await docker$(target)`${target.bin} exec -i ${name} ctr -n k8s.io images import --all-platforms --no-unpack --digests - < ${a}`;
         }
         // Pinned: containerd's CRI never garbage-collects these (there is no registry to pull them back from).
         const list = (await docker(target, ["exec", name, "ctr", "-n", "k8s.io", "images", "list", "-q"])).split("\n").filter(Boolean);
@@ -220,7 +220,7 @@ export async function ensureNodeImage(target: DockerTarget, base: string, parts:
       });
       await docker(target, ["commit", "--change", 'ENTRYPOINT ["/usr/local/bin/entrypoint", "/sbin/init"]', name, ref]);
     } finally {
-      await $({ env: { ...process.env, ...target.env }, quiet: true })`${target.bin} rm -f -v ${name}`.nothrow();
+      await docker$(target)`${target.bin} rm -f -v ${name}`.nothrow();
     }
   });
   return { ref, cached: false };

@@ -9,12 +9,11 @@
  * `helm push` -> `helm install oci://localhost:<port>/...`. The registry is the CNCF
  * distribution registry built from the Go module proxy; its data lives under the cache.
  */
-import { $ } from "zx";
 import { createConnection } from "node:net";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { DockerTarget } from "../docker.ts";
-import { dockerBuild, dockerHasImage } from "../docker.ts";
+import { dockerBuild, dockerHasImage, docker$ } from "../docker.ts";
 import { cacheRoot } from "../layout.ts";
 import { step } from "../log.ts";
 import type { Logger } from "../log.ts";
@@ -94,7 +93,7 @@ export class LocalRegistry {
   }
 
   private docker(args: string[]) {
-    return $({ env: { ...process.env, ...this.target.env }, quiet: true })`${this.target.bin} ${args}`;
+    return docker$(this.target)`${this.target.bin} ${args}`;
   }
 
   /** "running", "stopped", or undefined (no such container); refuses a container of that name we did not make. */
@@ -153,7 +152,7 @@ export class LocalRegistry {
   /** Points one node's containerd at the registry (read per pull, no restart needed). */
   async configureNode(node: string): Promise<void> {
     const dir = `/etc/containerd/certs.d/${this.host}`;
-    await $({ env: { ...process.env, ...this.target.env }, quiet: true, input: renderHostsToml() })`${this.target.bin} exec -i ${node} sh -c ${`mkdir -p '${dir}' && cat > '${dir}/hosts.toml'`}`;
+    await docker$(this.target, { input: renderHostsToml() })`${this.target.bin} exec -i ${node} sh -c ${`mkdir -p '${dir}' && cat > '${dir}/hosts.toml'`}`;
   }
 
   /** Removes the registry container (its data directory stays as a cache). */
