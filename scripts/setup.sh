@@ -28,6 +28,7 @@ elif [ "$(uname -s)" = Linux ] && { [ ${#sudo[@]} = 0 ] || sudo -n true 2>/dev/n
   step "kind node image: CoreDNS, the version kubeadm names (cached; ~4 min cold)" bash packages/cluster/from-source/build-coredns.sh
   # kube-router's firewall is the node image's NetworkPolicy engine (packages/cluster/kind/node-image/manifests/default-cni.yaml says why).
   step "kind node image: kube-router v2.1.0 (NetworkPolicy; cached)" env CGO_ENABLED=0 bash scripts/install-go-tool.sh kube-router github.com/cloudnativelabs/kube-router/v2/cmd/kube-router@v2.1.0
+  step "kind node image: local-path-provisioner v0.0.30 (the default StorageClass; cached)" env CGO_ENABLED=0 bash scripts/install-go-tool.sh local-path-provisioner github.com/rancher/local-path-provisioner@v0.0.30
 else
   echo "[setup] neither root nor passwordless sudo on Linux: skipping the kind node image's setup (the e2e tier will say whether it can run)" >&2
 fi

@@ -90,3 +90,16 @@ export async function waitForReadyPods(kube: Kube, opts: { namespace: string; re
     return ready.length >= opts.count ? ready : undefined;
   }, 1000);
 }
+
+/** Creates `pod` (replacing one of that name), waits until it Succeeded or Failed, and returns it with its log. */
+export async function runPodToCompletion(kube: Kube, namespace: string, pod: V1Pod, timeoutMs: number): Promise<{ pod: V1Pod; logs: string }> {
+  const name = pod.metadata?.name ?? "";
+  await kube.core.deleteNamespacedPod({ name, namespace }).catch(() => undefined);
+  await waitFor(`old pod ${namespace}/${name} to go`, 60_000, async () => kube.core.readNamespacedPod({ name, namespace }).then(() => undefined, () => true));
+  await kube.core.createNamespacedPod({ namespace, body: pod });
+  const done = await waitFor(`pod ${namespace}/${name} to finish`, timeoutMs, async () => {
+    const p = await kube.core.readNamespacedPod({ name, namespace });
+    return p.status?.phase === "Succeeded" || p.status?.phase === "Failed" ? p : undefined;
+  }, 1000);
+  return { pod: done, logs: String(await kube.core.readNamespacedPodLog({ name, namespace })) };
+}

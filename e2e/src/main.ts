@@ -19,6 +19,7 @@ import { databaseRestart, installWithLateDatabase, security, upgradeUnderLoad } 
 import { helmTest, podKill, teardown } from "./phases/lifecycle.ts";
 import { restChecks } from "./phases/rest.ts";
 import { networkPolicy } from "./phases/networkpolicy.ts";
+import { storage } from "./phases/storage.ts";
 import { previousImage, versionUpgrade } from "./phases/version-upgrade.ts";
 import { chartUpgrade } from "./phases/chart-upgrade.ts";
 import { runPhases, summary, toReport, type Phase } from "./runner.ts";
@@ -30,6 +31,7 @@ export const RUN_PHASES: Phase<Ctx>[] = [
   { name: "cluster", does: "bring up (or reuse) the cluster", run: clusterUp },
   { name: "image", does: "build the MLflow image and load it into the cluster", run: image },
   { name: "chart", does: "helm package + push to the cluster's OCI registry (kind); else the local chart", run: chart },
+  { name: "storage", does: "the default StorageClass provisions a volume a pod writes and reads; deleting it releases the volume", run: storage },
   { name: "previous-image", does: "build the previous MLflow image (requirements-previous.txt) and load it", run: previousImage },
   { name: "dependencies", does: "start PostgreSQL and a GCS emulator with a bucket where pods reach them", run: dependencies },
   { name: "values", does: "generate values with packages/values; create the DB Secret through the API", run: values },

@@ -13,7 +13,7 @@ import { strict as assert } from "node:assert";
 import type { V1Pod } from "@kubernetes/client-node";
 import { waitFor } from "@mlflow-k8s/cluster";
 import { need, type Ctx } from "../context.ts";
-import { ensureNamespace, findService, serverPods, type Kube } from "../kube.ts";
+import { ensureNamespace, findService, runPodToCompletion, serverPods, type Kube } from "../kube.ts";
 import { chartArgs, helmValuesArgs } from "./install.ts";
 
 /** What a probe pod prints as its last line: JSON. */
@@ -96,14 +96,7 @@ function probePod(name: string, image: string, script: string): V1Pod {
 
 /** Runs a probe pod to completion and returns what it printed. */
 async function runProbe(kube: Kube, namespace: string, name: string, image: string, script: string, timeoutMs: number): Promise<ProbeResult> {
-  await kube.core.deleteNamespacedPod({ name, namespace }).catch(() => undefined);
-  await waitFor(`old probe ${namespace}/${name} to go`, 60_000, async () => kube.core.readNamespacedPod({ name, namespace }).then(() => undefined, () => true));
-  await kube.core.createNamespacedPod({ namespace, body: probePod(name, image, script) });
-  const pod = await waitFor(`probe ${namespace}/${name} to finish`, timeoutMs, async () => {
-    const p = await kube.core.readNamespacedPod({ name, namespace });
-    return p.status?.phase === "Succeeded" || p.status?.phase === "Failed" ? p : undefined;
-  }, 1000);
-  const logs = String(await kube.core.readNamespacedPodLog({ name, namespace }));
+  const { pod, logs } = await runPodToCompletion(kube, namespace, probePod(name, image, script), timeoutMs);
   const last = logs.trim().split("\n").pop() ?? "";
   try {
     return JSON.parse(last) as ProbeResult;

@@ -28,7 +28,7 @@ const isReady = (node: V1Node) => node.status?.conditions?.some((c) => c.type ==
 
 /**
  * The address to reach a NodePort on: the provider's own answer when it has one
- * (the local provider serves NodePorts on 127.0.0.1), else the first Ready node's
+ * (kind publishes NodePorts on 127.0.0.1), else the first Ready node's
  * InternalIP, else its ExternalIP.
  */
 export function nodeAddress(nodes: V1Node[], providerHost?: string): string {

@@ -12,7 +12,7 @@ import { join } from "node:path";
 import YAML from "yaml";
 import { defaultNodePorts, renderKindConfig } from "../src/kind/config.ts";
 import { registryPort, renderHostsToml, renderRegistryConfigMap } from "../src/kind/registry.ts";
-import { parseKubeadmImages, tagOf } from "../src/kind/nodeimage.ts";
+import { KIND_MANIFESTS, MANIFEST_IMAGES, NODE_IMAGE_DIR, parseKubeadmImages, tagOf } from "../src/kind/nodeimage.ts";
 import { RUNC_WRAPPER, dockerdArgs, engineLayout, inBoundingSet } from "../src/kind/engine.ts";
 
 describe("kind cluster config", () => {
@@ -71,6 +71,43 @@ describe("kubeadm's image list", () => {
 
   it("says which image is missing from kubeadm's output", () => {
     expect(() => parseKubeadmImages(out.replace("registry.k8s.io/pause:3.10.1\n", ""))).toThrow("kubeadm config images list names no pause image");
+  });
+});
+
+describe("the node image's manifests", () => {
+  /** Every image reference a manifest makes the node run: container images and the provisioner's --helper-image. */
+  function imagesNamedBy(file: string): string[] {
+    const refs: string[] = [];
+    const walk = (x: unknown): void => {
+      if (Array.isArray(x)) {
+        x.forEach((v, i) => {
+          if (v === "--helper-image" && typeof x[i + 1] === "string") refs.push(x[i + 1] as string);
+          else walk(v);
+        });
+      } else if (x && typeof x === "object") {
+        for (const [k, v] of Object.entries(x)) {
+          if (k === "image" && typeof v === "string") refs.push(v);
+          else walk(v);
+        }
+      } else if (typeof x === "string" && x.includes("image:")) {
+        walk(YAML.parse(x)); // helperPod.yaml, embedded in the ConfigMap
+      }
+    };
+    for (const doc of YAML.parseAllDocuments(readFileSync(join(NODE_IMAGE_DIR, "manifests", file), "utf8"))) walk(doc.toJS());
+    return refs;
+  }
+
+  it("name only images the node image imports and pins (nothing is ever pulled)", () => {
+    const named = new Set(KIND_MANIFESTS.flatMap(imagesNamedBy));
+    expect([...named].sort()).toEqual([...MANIFEST_IMAGES].sort());
+  });
+
+  it("give kind a default StorageClass, as kindest/node does", () => {
+    const docs = YAML.parseAllDocuments(readFileSync(join(NODE_IMAGE_DIR, "manifests", "default-storage.yaml"), "utf8")).map((d) => d.toJS() as { kind: string; metadata: { name: string; annotations?: Record<string, string> }; provisioner?: string });
+    const sc = docs.find((d) => d.kind === "StorageClass");
+    expect(sc?.metadata.name).toBe("standard");
+    expect(sc?.metadata.annotations?.["storageclass.kubernetes.io/is-default-class"]).toBe("true");
+    expect(sc?.provisioner).toBe("rancher.io/local-path");
   });
 });
 

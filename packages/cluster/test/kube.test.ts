@@ -10,7 +10,7 @@ const node = (name: string, ready: boolean, addresses: [string, string][]): V1No
 const service = (type: string, ports: { name?: string; port: number; nodePort?: number }[]): V1Service => ({ metadata: { name: "mlflow", namespace: "ml" }, spec: { type, ports } });
 
 describe("node address discovery", () => {
-  it("prefers the provider's NodePort host (the local provider serves on 127.0.0.1)", () => {
+  it("prefers the provider's NodePort host (kind publishes them on 127.0.0.1)", () => {
     expect(nodeAddress([node("n1", true, [["InternalIP", "10.0.0.5"]])], "127.0.0.1")).toBe("127.0.0.1");
   });
 

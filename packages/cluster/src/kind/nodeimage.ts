@@ -12,8 +12,10 @@
  *              kube-apiserver, kube-controller-manager, kube-scheduler, etcd, CoreDNS, pause:
  *                single-layer images of the static binaries (no Docker needed)
  *              kube-proxy, kube-router: the binary on a Debian layer with iptables/ipset
+ *              local-path-provisioner: a single-layer image; its helper: our Debian base, retagged
  *   files    /kind/version, /kind/manifests/default-cni.yaml (kube-router's firewall as the
- *            NetworkPolicy engine; pod networking is a static ptp CNI config in the base)
+ *            NetworkPolicy engine; pod networking is a static ptp CNI config in the base),
+ *            /kind/manifests/default-storage.yaml (the default StorageClass, as kindest/node)
  *
  * The result is tagged mlflow-k8s/kind-node:<k8s version>-<hash of every input>, so it is
  * rebuilt only when an input changes, and kept in the engine's data root between runs.
@@ -36,6 +38,13 @@ export const NODE_IMAGE_REPOSITORY = "mlflow-k8s/kind-node";
  * kindnet): kube-router's firewall, built by scripts/setup.sh from the Go module proxy.
  */
 export const KUBE_ROUTER_IMAGE = "docker.io/mlflow-k8s/kube-router:v2.1.0";
+/** The default StorageClass's provisioner and helper (manifests/default-storage.yaml names them). */
+export const LOCAL_PATH_PROVISIONER_IMAGE = "docker.io/mlflow-k8s/local-path-provisioner:v0.0.30";
+export const LOCAL_PATH_HELPER_IMAGE = "docker.io/mlflow-k8s/local-path-helper:v0.0.30";
+/** The images our manifests name, beside kubeadm's. */
+export const MANIFEST_IMAGES = [KUBE_ROUTER_IMAGE, LOCAL_PATH_PROVISIONER_IMAGE, LOCAL_PATH_HELPER_IMAGE];
+/** The manifests kind applies from /kind/manifests when it creates a cluster. */
+export const KIND_MANIFESTS = ["default-cni.yaml", "default-storage.yaml"];
 
 export interface NodeImageParts {
   kubernetesVersion: string;
@@ -44,6 +53,7 @@ export interface NodeImageParts {
   /** CoreDNS binary at the version kubeadm names. */
   coredns: string;
   kubeRouter: string;
+  localPathProvisioner: string;
   /** Where image archives are cached. */
   imagesDir: string;
 }
@@ -54,6 +64,7 @@ export function defaultParts(cache = cacheRoot()): Omit<NodeImageParts, "coredns
     k8sBin: join(cache, "kubernetes", KUBERNETES_VERSION, "bin"),
     corednsDir: join(cache, "coredns"),
     kubeRouter: join(cache, "go", "bin", "kube-router"),
+    localPathProvisioner: join(cache, "go", "bin", "local-path-provisioner"),
     imagesDir: join(cache, "images"),
   };
 }
@@ -149,6 +160,18 @@ async function netToolsImage(target: DockerTarget, base: string, imagesDir: stri
   return out;
 }
 
+/** An image that is `base` under another name (an archive of `docker tag` + `docker save`). */
+async function retaggedImage(target: DockerTarget, base: string, imagesDir: string, ref: string): Promise<string> {
+  const out = archivePath(imagesDir, ref);
+  const stamp = `${out}.src`;
+  const id = (await docker(target, ["image", "inspect", "--format", "{{.Id}}", base])).trim();
+  if (existsSync(out) && existsSync(stamp) && readFileSync(stamp, "utf8") === id) return out;
+  await docker(target, ["tag", base, ref]);
+  await docker(target, ["save", "-o", out, ref]);
+  writeFileSync(stamp, id);
+  return out;
+}
+
 export interface BuiltNodeImage {
   ref: string;
   /** True when it was already there (nothing built). */
@@ -162,7 +185,7 @@ export interface BuiltNodeImage {
 export async function ensureNodeImage(target: DockerTarget, base: string, parts: NodeImageParts, log: Logger): Promise<BuiltNodeImage> {
   const bin = (b: string) => join(parts.k8sBin, b);
   const required = ["kubeadm", "kubelet", "kubectl", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kube-proxy", "etcd"];
-  const missing = [...required.map(bin), parts.coredns, parts.kubeRouter].filter((p) => !existsSync(p));
+  const missing = [...required.map(bin), parts.coredns, parts.kubeRouter, parts.localPathProvisioner].filter((p) => !existsSync(p));
   if (missing.length) throw new Error(`the kind node image needs binaries that are not built: ${missing.join(", ")} (run scripts/setup.sh)`);
   const images = parseKubeadmImages((await $({ quiet: true })`${bin("kubeadm")} config images list --kubernetes-version ${parts.kubernetesVersion}`).stdout);
   if (images.pause !== PAUSE_IMAGE) throw new Error(`kubeadm ${parts.kubernetesVersion} wants ${images.pause}, but the node's containerd config and the pause build use ${PAUSE_IMAGE}`);
@@ -174,8 +197,8 @@ export async function ensureNodeImage(target: DockerTarget, base: string, parts:
   if (`v${corednsVersion}` !== tagOf(images.coredns)) throw new Error(`kubeadm ${parts.kubernetesVersion} wants ${images.coredns}, but the CoreDNS built is ${corednsVersion}`);
 
   const files = filesUnder(NODE_IMAGE_DIR);
-  const binaries = [...required.map(bin), parts.coredns, parts.kubeRouter];
-  const digest = await inputsDigest(files, binaries, [...Object.values(images), KUBE_ROUTER_IMAGE, base]);
+  const binaries = [...required.map(bin), parts.coredns, parts.kubeRouter, parts.localPathProvisioner];
+  const digest = await inputsDigest(files, binaries, [...Object.values(images), ...MANIFEST_IMAGES, base]);
   const ref = `${NODE_IMAGE_REPOSITORY}:${parts.kubernetesVersion}-${digest}`;
   if (await dockerHasImage(target, ref)) return { ref, cached: true };
 
@@ -190,6 +213,8 @@ export async function ensureNodeImage(target: DockerTarget, base: string, parts:
       await buildPauseImage(parts.imagesDir),
       await netToolsImage(target, base, parts.imagesDir, images.proxy, bin("kube-proxy"), "/usr/local/bin/kube-proxy"),
       await netToolsImage(target, base, parts.imagesDir, KUBE_ROUTER_IMAGE, parts.kubeRouter, "/usr/local/bin/kube-router"),
+      await staticBinaryImage(parts.imagesDir, LOCAL_PATH_PROVISIONER_IMAGE, parts.localPathProvisioner, "/usr/local/bin/local-path-provisioner"),
+      await retaggedImage(target, base, parts.imagesDir, LOCAL_PATH_HELPER_IMAGE),
     ]);
     const nodeBase = `mlflow-k8s/kind-base:${digest}`;
     await step(log, "base image (docker build packages/cluster/kind/node-image)", () =>
@@ -201,7 +226,9 @@ export async function ensureNodeImage(target: DockerTarget, base: string, parts:
       for (const b of ["kubeadm", "kubelet", "kubectl"]) await docker(target, ["cp", bin(b), `${name}:/usr/bin/${b}`]);
       await docker(target, ["exec", name, "chown", "root:root", "/usr/bin/kubeadm", "/usr/bin/kubelet", "/usr/bin/kubectl"]);
       await docker(target, ["exec", "-i", name, "sh", "-c", "mkdir -p /kind/manifests && cat > /kind/version"], { input: parts.kubernetesVersion });
-      await docker(target, ["exec", "-i", name, "sh", "-c", "cat > /kind/manifests/default-cni.yaml"], { input: readFileSync(join(NODE_IMAGE_DIR, "manifests/default-cni.yaml"), "utf8") });
+      for (const m of KIND_MANIFESTS) {
+        await docker(target, ["exec", "-i", name, "sh", "-c", `cat > /kind/manifests/${m}`], { input: readFileSync(join(NODE_IMAGE_DIR, "manifests", m), "utf8") });
+      }
       await step(log, `import ${archives.length} images into the node's containerd (pinned)`, async () => {
         await docker(target, ["exec", name, "bash", "-c", "nohup containerd > /var/log/containerd-build.log 2>&1 &"]);
         await docker(target, ["exec", name, "bash", "-c", "for i in $(seq 1 50); do ctr version >/dev/null 2>&1 && exit 0; sleep 0.2; done; cat /var/log/containerd-build.log; exit 1"]);
@@ -211,7 +238,7 @@ export async function ensureNodeImage(target: DockerTarget, base: string, parts:
         // Pinned: containerd's CRI never garbage-collects these (there is no registry to pull them back from).
         const list = (await docker(target, ["exec", name, "ctr", "-n", "k8s.io", "images", "list", "-q"])).split("\n").filter(Boolean);
         for (const r of list) await docker(target, ["exec", name, "ctr", "-n", "k8s.io", "images", "label", r, "io.cri-containerd.pinned=pinned"]);
-        const want = [images.apiserver, images.controllerManager, images.scheduler, images.proxy, images.etcd, images.coredns, images.pause, KUBE_ROUTER_IMAGE];
+        const want = [...Object.values(images), ...MANIFEST_IMAGES];
         const absent = want.filter((w) => !list.includes(w));
         if (absent.length) throw new Error(`images missing from the node's containerd after import: ${absent.join(", ")}; it has: ${list.join(", ")}`);
         await docker(target, ["exec", name, "pkill", "containerd"]);
