@@ -163,7 +163,7 @@ export class KindProvider implements ClusterProvider {
     this.target = await this.engine.ensure();
     this.registry = new LocalRegistry(this.target, this.log, { base: await this.engine.debianBase() });
     if (await this.exists()) {
-      const stale = this.createdWithOtherConfig();
+      const stale = this.createdWithOtherConfig() ?? (await this.nodeImageChanged());
       if (stale && existsSync(this.marker)) {
         this.log(`kind cluster ${this.clusterName} was created with another configuration (${stale}): deleting and recreating it`);
         await $({ quiet: true, env: this.env() })`${kindBinary()} delete cluster --name ${this.clusterName}`;
@@ -205,6 +205,21 @@ export class KindProvider implements ClusterProvider {
   private createdWithOtherConfig(): string | undefined {
     if (!existsSync(this.configFile)) return undefined;
     return readFileSync(this.configFile, "utf8") === renderKindConfig({ nodePorts: this.nodePorts }) ? undefined : `published NodePorts now ${this.nodePorts.join(", ")}`;
+  }
+
+  /**
+   * Why the cluster's node runs another image than we would create it with now (a node image
+   * rebuilt since, because an input changed), or undefined. Only asked where the choice is a
+   * built or named image; kind's own image follows KUBERNETES_VERSION, as kind create does.
+   */
+  private async nodeImageChanged(): Promise<string | undefined> {
+    const args = await this.createArgs();
+    const i = args.indexOf("--image");
+    if (i < 0 || hasFlag(this.userArgs, "--image")) return undefined;
+    const want = args[i + 1];
+    const r = await $({ quiet: true, env: this.env() })`${this.target!.bin} inspect --format {{.Config.Image}} ${this.controlPlane}`.nothrow();
+    const running = r.stdout.trim();
+    return r.exitCode === 0 && running && running !== want ? `its node runs ${running}, the node image now is ${want}` : undefined;
   }
 
   private async create(): Promise<void> {
