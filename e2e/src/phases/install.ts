@@ -72,6 +72,8 @@ export async function values(ctx: Ctx): Promise<void> {
     }),
   );
   if (!secret) throw new Error("the e2e's values use password auth, so they must name the password Secret");
+  // MLflow's Prometheus metrics, as production runs them: the metrics phase scrapes them through the Service.
+  values.metrics = { enabled: true };
   ctx.valuesFile = join(ctx.workDir, "values.yaml");
   writeFileSync(ctx.valuesFile, renderValuesFile(values));
   ctx.log(`  values written to ${ctx.valuesFile}`);
