@@ -43,6 +43,11 @@ export async function ensureNamespace(kube: Kube, name: string, labels: Record<s
   } catch (e) {
     if (!isNotFound(e)) throw e;
   }
+  if (existing?.metadata?.deletionTimestamp && createdByE2e(existing)) {
+    // A previous run's namespace still terminating: nothing can be created in it until it is gone.
+    await waitFor(`namespace ${name} (being deleted) to be gone`, 300_000, async () => kube.core.readNamespace({ name }).then(() => undefined, (e: unknown) => (isNotFound(e) ? true : Promise.reject(e))), 1000);
+    existing = undefined;
+  }
   if (existing && !createdByE2e(existing)) {
     throw new Error(
       `namespace ${name} exists and was not created by the e2e (no label ${E2E_NAMESPACE_LABEL.key}=${E2E_NAMESPACE_LABEL.value}): pass another --namespace`,
