@@ -8,6 +8,12 @@ export interface E2eOptions {
   provider?: ProviderName;
   /** kubeconfig context: required with provider existing, refused with the others. */
   context?: string;
+  /** With provider existing: where built images are pushed (the cluster pulls them from there). */
+  registry?: string;
+  /** With provider existing: an address of this machine that the cluster's pods reach (host-run PostgreSQL, GCS emulator). */
+  hostAddress?: string;
+  /** With provider existing: BASE_IMAGE for the image builds (where debian:bookworm-slim cannot be pulled). */
+  baseImage?: string;
   /** Leave the cluster running after `run` (a second run reuses it). */
   keep: boolean;
   /** Use this already-built image instead of building images/mlflow. */
@@ -48,6 +54,9 @@ export function parseArgs(argv: string[]): E2eOptions {
     cmd
       .addOption(new Option("--provider <name>", "cluster provider (default: the first available of kind, minikube; existing only when named)").choices(PROVIDER_ORDER).env("MLFLOW_K8S_PROVIDER"))
       .option("--context <name>", "kubeconfig context of the cluster, with --provider existing (required there: the ambient current-context is never used)")
+      .option("--registry <host[/path]>", "with --provider existing: build images with the ambient Docker engine and push them here; the cluster must pull from it under that name")
+      .option("--host-address <ip>", "with --provider existing: an address of this machine that the cluster's pods reach; PostgreSQL and the GCS emulator listen there")
+      .addOption(new Option("--base-image <ref>", "with --provider existing: BASE_IMAGE of the image builds (a Debian bookworm image the engine has, where debian:bookworm-slim cannot be pulled)").env("MLFLOW_K8S_BASE_IMAGE"))
       .option("--namespace <ns>", "namespace for the release", dnsLabel("--namespace"), "mlflow-e2e")
       .option("--release <name>", "Helm release name", dnsLabel("--release"), "mlflow")
       .option("--timeout <seconds>", "budget for each wait (install, rollout, pod replacement)", positiveInt("--timeout"), 600)
@@ -60,10 +69,17 @@ export function parseArgs(argv: string[]): E2eOptions {
     if (opts.context && opts.provider !== "existing") {
       throw new Error(`--context is only for --provider existing (the other providers make their own cluster and kubeconfig), got --provider ${String(opts.provider ?? "(auto)")}`);
     }
+    const onlyExisting = (["registry", "hostAddress"] as const).filter((k) => opts[k] && opts.provider !== "existing");
+    if (onlyExisting.length) {
+      throw new Error(`${onlyExisting.map((k) => (k === "registry" ? "--registry" : "--host-address")).join(" and ")} only go with --provider existing (the other providers know their registry and host address), got --provider ${String(opts.provider ?? "(auto)")}`);
+    }
     parsed = {
       command,
       ...(opts.provider ? { provider: opts.provider as ProviderName } : {}),
       ...(opts.context ? { context: String(opts.context) } : {}),
+      ...(opts.registry ? { registry: String(opts.registry).replace(/\/+$/, "") } : {}),
+      ...(opts.hostAddress ? { hostAddress: String(opts.hostAddress) } : {}),
+      ...(opts.baseImage ? { baseImage: String(opts.baseImage) } : {}),
       keep: Boolean(opts.keep),
       ...(opts.image ? { image: String(opts.image) } : {}),
       ...(opts.values ? { values: String(opts.values) } : {}),

@@ -2,6 +2,7 @@
  * What the e2e asks of the Kubernetes API beyond packages/cluster's queries:
  * the release's Service and endpoint, its namespace and Secret, its server pods.
  */
+import { connect } from "node:net";
 import type { V1Namespace, V1Pod, V1Service } from "@kubernetes/client-node";
 import { nodeAddress, serviceNodePort, waitFor, type Kube } from "@mlflow-k8s/cluster";
 
@@ -23,6 +24,27 @@ export async function mlflowEndpoint(kube: Kube, opts: { namespace: string; rele
   return { host, port, url: `http://${hostPart}:${port}` };
 }
 
+/**
+ * Resolves when a TCP connection to host:port opens within timeoutMs; otherwise rejects
+ * saying what to do: on a cluster the e2e did not make (GKE), node addresses are often not
+ * reachable from the machine running it.
+ */
+export async function assertReachable(host: string, port: number, timeoutMs = 10_000): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const socket = connect({ host, port, timeout: timeoutMs });
+    const fail = (why: string) => {
+      socket.destroy();
+      reject(new Error(`the NodePort ${host}:${port} is not reachable from this machine (${why}): run the e2e where node addresses are routable (inside the cluster's network), or open the NodePort range to this machine`));
+    };
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve();
+    });
+    socket.once("timeout", () => fail(`no connection within ${timeoutMs} ms`));
+    socket.once("error", (e) => fail(e.message));
+  });
+}
+
 /** The label on every namespace the e2e creates: the only namespaces it ever deletes. */
 export const E2E_NAMESPACE_LABEL = { key: "app.kubernetes.io/managed-by", value: "mlflow-k8s-e2e" } as const;
 
@@ -42,6 +64,11 @@ export async function ensureNamespace(kube: Kube, name: string, labels: Record<s
     existing = await kube.core.readNamespace({ name });
   } catch (e) {
     if (!isNotFound(e)) throw e;
+  }
+  if (existing?.metadata?.deletionTimestamp && createdByE2e(existing)) {
+    // A previous run's namespace still terminating: nothing can be created in it until it is gone.
+    await waitFor(`namespace ${name} (being deleted) to be gone`, 300_000, async () => kube.core.readNamespace({ name }).then(() => undefined, (e: unknown) => (isNotFound(e) ? true : Promise.reject(e))), 1000);
+    existing = undefined;
   }
   if (existing && !createdByE2e(existing)) {
     throw new Error(

@@ -22,6 +22,8 @@ import { networkPolicy } from "./phases/networkpolicy.ts";
 import { storage } from "./phases/storage.ts";
 import { previousImage, versionUpgrade } from "./phases/version-upgrade.ts";
 import { chartUpgrade } from "./phases/chart-upgrade.ts";
+import { cloudSqlProxy } from "./phases/cloudsql-proxy.ts";
+import { metrics } from "./phases/metrics.ts";
 import { runPhases, summary, toReport, type Phase } from "./runner.ts";
 
 const log = (line: string) => process.stderr.write(`[e2e] ${line}\n`);
@@ -38,9 +40,11 @@ export const RUN_PHASES: Phase<Ctx>[] = [
   { name: "install", does: "helm install --wait while the database is down; the migration hook waits, then Ready", run: (c) => installWithLateDatabase(c, install) },
   { name: "discover", does: "find the node address and nodePort", run: discover },
   { name: "rest", does: "tracking flow and artifact upload through the NodePort; object found in the bucket", run: restChecks },
+  { name: "metrics", does: "GET /metrics through the NodePort (metrics.enabled): MLflow's request counter mlflow_http_request_total counts the calls", run: metrics },
   { name: "helm-test", does: "helm test", run: helmTest },
   { name: "security", does: "restricted namespace, the password in no object or log, UID 10001", run: security },
   { name: "network-policy", does: "NetworkPolicy on: an unlisted namespace gets no answer, a listed one does; PostgreSQL and the bucket still reached", run: networkPolicy },
+  { name: "cloudsql-proxy", does: "side release through a Cloud SQL Auth Proxy stand-in sidecar: the migration Job completes, the server reaches PostgreSQL only via 127.0.0.1, restricted namespace", run: cloudSqlProxy },
   { name: "upgrade", does: "helm upgrade that rolls every pod under a steady stream of requests: 0 failures", run: upgradeUnderLoad },
   { name: "version-upgrade", does: "helm upgrade from the previous MLflow image under MLflow's Python client (writes + reads, keep-alive): 0 failures, data intact", run: versionUpgrade },
   { name: "chart-upgrade", does: "helm upgrade from the chart at the last tag (else c374c57) to this chart under a steady request stream: 0 failures, data intact", run: chartUpgrade },

@@ -28,6 +28,19 @@ describe("e2e flags", () => {
     expect(parseArgs(["down"])).toMatchObject({ command: "down" });
   });
 
+  it("takes --registry, --host-address and --base-image with --provider existing", () => {
+    expect(parseArgs(["--provider", "existing", "--context", "gke_p_r_c", "--registry", "europe-docker.pkg.dev/p/r/", "--host-address", "10.0.0.5", "--base-image", "mlflow-k8s/debian:bookworm"])).toMatchObject({
+      registry: "europe-docker.pkg.dev/p/r",
+      hostAddress: "10.0.0.5",
+      baseImage: "mlflow-k8s/debian:bookworm",
+    });
+  });
+
+  it("refuses --registry and --host-address with the providers that know their own", () => {
+    expect(() => parseArgs(["--provider", "kind", "--registry", "localhost:5001"])).toThrow(/--registry only go with --provider existing .*got --provider kind/);
+    expect(() => parseArgs(["--host-address", "10.0.0.5"])).toThrow(/--host-address only go with --provider existing .*got --provider \(auto\)/);
+  });
+
   it("takes --context with --provider existing", () => {
     expect(parseArgs(["--provider", "existing", "--context", "kind-mlflow"])).toMatchObject({ provider: "existing", context: "kind-mlflow" });
     expect(parseArgs(["down", "--provider", "existing", "--context", "gke_p_r_c"])).toMatchObject({ command: "down", context: "gke_p_r_c" });

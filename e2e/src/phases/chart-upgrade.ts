@@ -37,6 +37,8 @@ export async function chartUpgrade(ctx: Ctx): Promise<void> {
   const base = await baseChart(dir);
   const head = String((YAML.parse(readFileSync(join(CHART, "Chart.yaml"), "utf8")) as { version: string }).version);
   const side = await sideRelease(ctx, "chart", (values) => {
+    // The base chart predates metrics.* (its schema refuses unknown keys); this release does without.
+    delete values.metrics;
     values.database = { ...values.database, existingSecret: `${ctx.opts.release}-chart-db-password`, existingSecretKey: "password" };
   });
   const { tools, kube, namespace: ns, release, helmArgs } = side;

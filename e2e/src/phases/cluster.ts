@@ -16,7 +16,7 @@ export async function preflight(ctx: Ctx): Promise<void> {
     else missing.push(`${tool} is missing: ${INSTALL_HINTS[tool]}`);
   }
   if (missing.length) throw new Error(missing.join("; "));
-  ctx.provider = await selectProvider(ctx.opts.provider, undefined, { context: ctx.opts.context });
+  ctx.provider = await selectProvider(ctx.opts.provider, undefined, { context: ctx.opts.context, registry: ctx.opts.registry, hostAddressForPods: ctx.opts.hostAddress, baseImage: ctx.opts.baseImage });
   ctx.log(`  provider: ${ctx.provider.name}`);
   for (const [tool, version] of Object.entries(await ctx.provider.toolVersions())) ctx.log(`  ${tool}: ${version}`);
 }

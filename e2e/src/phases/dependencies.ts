@@ -13,7 +13,7 @@ export const newPassword = () => `e2e-${randomBytes(12).toString("base64url")}@:
 export async function dependencies(ctx: Ctx): Promise<void> {
   const cluster = need(ctx, "cluster", "cluster");
   const host = cluster.hostAddressForPods;
-  if (!host) throw new Error(`provider ${ctx.provider?.name} does not say which host address its pods reach; PostgreSQL and the GCS emulator cannot be placed`);
+  if (!host) throw new Error(`provider ${ctx.provider?.name} does not say which address of this machine its pods reach, so PostgreSQL and the GCS emulator cannot be placed: pass --host-address <ip> (an address of this machine routable from the pods)`);
   ctx.db = await startPostgres({ host, database: "mlflow", user: "mlflow", password: ctx.dbPassword });
   ctx.log(`  PostgreSQL ${ctx.db.connection.host}:${ctx.db.connection.port} (database mlflow, user mlflow)`);
   ctx.gcs = await startGcsEmulator({ host, bucket: BUCKET });

@@ -19,7 +19,7 @@ export async function image(ctx: Ctx): Promise<void> {
   const provider = need(ctx, "provider", "preflight");
   ctx.image = ctx.opts.image ?? DEFAULT_IMAGE;
   if (!ctx.opts.image) {
-    if (!provider.buildImage) throw new Error(`provider ${provider.name} cannot build images: build images/mlflow yourself and pass --image`);
+    if (!provider.buildImage) throw new Error(`provider ${provider.name} cannot build images: build images/mlflow yourself and pass --image (pushed to a registry the cluster pulls from), or give --registry`);
     // pip in the build trusts the host's CA bundle (needed where PyPI is reached through a
     // TLS-intercepting proxy); the Dockerfile keeps it in the build stage only, and git ignores it.
     if (existsSync(HOST_CA_BUNDLE)) copyFileSync(HOST_CA_BUNDLE, `${ROOT}images/mlflow/build-ca-certificates.crt`);

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { buildChartValues, parseGeneratorInput, renderValuesFile } from "@mlflow-k8s/values";
 import { MlflowClient } from "@mlflow-k8s/mlflow-client";
 import { BUCKET, DB_SECRET, need, type Ctx } from "../context.ts";
-import { applySecret, ensureNamespace, mlflowEndpoint } from "../kube.ts";
+import { applySecret, assertReachable, ensureNamespace, mlflowEndpoint } from "../kube.ts";
 
 export const CHART = new URL("../../../charts/mlflow", import.meta.url).pathname;
 
@@ -72,6 +72,8 @@ export async function values(ctx: Ctx): Promise<void> {
     }),
   );
   if (!secret) throw new Error("the e2e's values use password auth, so they must name the password Secret");
+  // MLflow's Prometheus metrics, as production runs them: the metrics phase scrapes them through the Service.
+  values.metrics = { enabled: true };
   ctx.valuesFile = join(ctx.workDir, "values.yaml");
   writeFileSync(ctx.valuesFile, renderValuesFile(values));
   ctx.log(`  values written to ${ctx.valuesFile}`);
@@ -95,6 +97,7 @@ export async function install(ctx: Ctx): Promise<void> {
 export async function discover(ctx: Ctx): Promise<void> {
   const kube = need(ctx, "kube", "cluster");
   const endpoint = await mlflowEndpoint(kube, { namespace: ctx.opts.namespace, release: ctx.opts.release, providerHost: ctx.cluster?.nodePortHost });
+  await assertReachable(endpoint.host, endpoint.port);
   ctx.url = endpoint.url;
   ctx.client = new MlflowClient({ baseUrl: endpoint.url, timeoutMs: 20_000, retries: 6, onRetry: (i) => ctx.log(`  retry ${i.attempt} of ${i.request} in ${i.delayMs} ms: ${i.error.message}`) });
   ctx.log(`  MLflow at ${endpoint.url} (node ${endpoint.host}, nodePort ${endpoint.port})`);

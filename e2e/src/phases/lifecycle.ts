@@ -45,6 +45,6 @@ export async function teardown(ctx: Ctx): Promise<void> {
   await ctx.gcs?.destroy();
   if (ctx.provider && !ctx.opts.keep) {
     await ctx.provider.down();
-    ctx.log(`  cluster (${ctx.provider.name}) down`);
+    ctx.log(ctx.provider.name === "existing" ? "  cluster (existing) left as it was: the e2e made none of it" : `  cluster (${ctx.provider.name}) down`);
   } else if (ctx.provider) ctx.log(`  --keep: cluster left running (kubeconfig ${ctx.cluster?.kubeconfig})`);
 }

@@ -5,12 +5,14 @@
  *   - a pod in the listed namespace gets 200 from /health and completes a tracking flow
  *     that writes to PostgreSQL and uploads an artifact through the server to the GCS
  *     emulator, i.e. the server's egress to both still works under the policy.
- * Enabling it rolls the server pods, so their database and bucket connections are all made
+ * The policy goes on with gcs.auth=workloadIdentity, as on GKE: the applied object must allow
+ * egress to the metadata server (169.254.169.254:80, 169.254.169.252:988), and the bucket flow
+ * above still holds under it. Enabling it rolls the server pods, so their database and bucket connections are all made
  * under the policy. The policy is turned off again afterwards, so later phases run as before. Passing needs a
  * CNI that enforces NetworkPolicy (kind's kindnet does; see packages/cluster/README.md).
  */
 import { strict as assert } from "node:assert";
-import type { V1Pod } from "@kubernetes/client-node";
+import { NetworkingV1Api, type V1NetworkPolicy, type V1Pod } from "@kubernetes/client-node";
 import { waitFor } from "@mlflow-k8s/cluster";
 import { need, type Ctx } from "../context.ts";
 import { ensureNamespace, findService, runPodToCompletion, serverPods, type Kube } from "../kube.ts";
@@ -105,6 +107,20 @@ async function runProbe(kube: Kube, namespace: string, name: string, image: stri
   }
 }
 
+async function readPolicy(kube: Kube, namespace: string, release: string): Promise<V1NetworkPolicy> {
+  const list = await kube.kc.makeApiClient(NetworkingV1Api).listNamespacedNetworkPolicy({ namespace, labelSelector: `app.kubernetes.io/instance=${release}` });
+  const [policy] = list.items;
+  assert.ok(policy && list.items.length === 1, `expected one NetworkPolicy of release ${release} in ${namespace}, found ${list.items.length}`);
+  return policy;
+}
+
+/** "cidr:port" of each egress rule towards link-local addresses (the metadata server), sorted. */
+export function metadataEgress(policy: V1NetworkPolicy): string[] {
+  return (policy.spec?.egress ?? [])
+    .flatMap((rule) => (rule.to ?? []).map((peer) => peer.ipBlock?.cidr ?? "").filter((cidr) => cidr.startsWith("169.254.")).flatMap((cidr) => (rule.ports ?? []).map((p) => `${cidr}:${p.port}`)))
+    .sort();
+}
+
 async function setNetworkPolicy(ctx: Ctx, enabled: boolean, allowed: string): Promise<void> {
   const tools = need(ctx, "tools", "cluster");
   await tools.helm([
@@ -112,6 +128,9 @@ async function setNetworkPolicy(ctx: Ctx, enabled: boolean, allowed: string): Pr
     "--set", `networkPolicy.enabled=${enabled}`, "--set", `networkPolicy.ingressNamespaces={${allowed}}`,
     // New pods start under the policy, so their first connections to PostgreSQL and the bucket are subject to it.
     "--set-string", `podAnnotations.e2e/network-policy=${enabled ? "on" : "off"}`,
+    // Workload Identity, GKE's default: the policy must then let pods reach the metadata server. Against
+    // the emulator google-cloud-storage goes anonymous, so the bucket stays reachable without a token.
+    ...(enabled ? ["--set", "gcs.auth=workloadIdentity"] : []),
     "--wait", "--timeout", `${ctx.opts.timeoutSeconds}s`,
   ]);
 }
@@ -134,7 +153,10 @@ export async function networkPolicy(ctx: Ctx): Promise<void> {
     ctx.log(`  without a policy: ${denied} -> /health ${open.health}`);
 
     await setNetworkPolicy(ctx, true, allowed);
-    ctx.log(`  networkPolicy.enabled=true, ingressNamespaces={${allowed}}`);
+    ctx.log(`  networkPolicy.enabled=true, ingressNamespaces={${allowed}}, gcs.auth=workloadIdentity`);
+    const metadata = metadataEgress(await readPolicy(kube, ns, ctx.opts.release));
+    assert.deepEqual(metadata, ["169.254.169.252/32:988", "169.254.169.254/32:80"], `the applied policy's egress to the GKE metadata server (Workload Identity tokens): got ${JSON.stringify(metadata)}`);
+    ctx.log(`  applied policy allows egress to the metadata server: ${metadata.join(", ")}`);
     const enforced = await runProbe(kube, denied, "probe-enforced", image, probeScript(base, "no-answer", 60), timeoutMs);
     assert.ok(enforced.error, `a pod in ${denied}, which the policy does not list, still reached MLflow after 60 s: the NetworkPolicy is not enforced (${JSON.stringify(enforced)})`);
     ctx.log(`  ${denied} (not listed): no answer after ${enforced.seconds} s (${enforced.error})`);

@@ -42,7 +42,7 @@ const previousImageOf = (ctx: Ctx) => {
 export async function previousImage(ctx: Ctx): Promise<void> {
   const provider = need(ctx, "provider", "preflight");
   const ref = previousImageOf(ctx);
-  if (!provider.buildImage) throw new Error(`provider ${provider.name} cannot build images: build ${ref} from images/mlflow with --build-arg REQUIREMENTS=requirements-previous.txt and load it, or --skip previous-image,version-upgrade`);
+  if (!provider.buildImage) throw new Error(`provider ${provider.name} cannot build images (existing: give --registry): build ${ref} from images/mlflow with --build-arg REQUIREMENTS=requirements-previous.txt and load it, or --skip previous-image,version-upgrade`);
   const ca = "/etc/ssl/certs/ca-certificates.crt";
   if (existsSync(ca)) copyFileSync(ca, `${ROOT}images/mlflow/build-ca-certificates.crt`);
   await provider.buildImage({ context: `${ROOT}images/mlflow`, tag: ref, buildArgs: { REQUIREMENTS: "requirements-previous.txt" } });

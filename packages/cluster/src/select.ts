@@ -17,6 +17,10 @@ export const AUTO_PROVIDER_ORDER: ProviderName[] = ["kind", "minikube"];
 export interface ProviderOptions {
   /** kubeconfig context for `existing` (required there, refused elsewhere by the e2e flags). */
   context?: string | undefined;
+  /** `existing` only: registry to push built images to, host address pods reach, build base image. */
+  registry?: string | undefined;
+  hostAddressForPods?: string | undefined;
+  baseImage?: string | undefined;
 }
 
 export type ProviderFactory = (name: ProviderName, options: ProviderOptions) => ClusterProvider;
@@ -28,7 +32,7 @@ export const defaultFactory: ProviderFactory = (name, options) => {
     case "minikube":
       return new MinikubeProvider();
     case "existing":
-      return new ExistingProvider({ context: options.context ?? "" });
+      return new ExistingProvider({ context: options.context ?? "", registry: options.registry, hostAddressForPods: options.hostAddressForPods, baseImage: options.baseImage });
   }
 };
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { archivePath, assertPinnedTag, renderImageConfig } from "../src/offline-images.ts";
 import { dockerBuildArgs } from "../src/docker.ts";
-import { imageAliases } from "../src/providers/existing.ts";
+import { ExistingProvider, imageAliases, namesRegistry } from "../src/providers/existing.ts";
 
 describe("image references", () => {
   it("refuses :latest and untagged references (the kubelet would try to pull them)", () => {
@@ -10,6 +10,18 @@ describe("image references", () => {
     expect(() => assertPinnedTag("localhost:5000/mlflow")).toThrow(/no tag/);
     expect(() => assertPinnedTag("mlflow-k8s/mlflow:3.6.0")).not.toThrow();
     expect(() => assertPinnedTag("localhost:5000/mlflow:3.6.0")).not.toThrow();
+  });
+
+  it("tells references that name a registry (the nodes pull them) from short ones", () => {
+    expect(["localhost:5001/mlflow:1", "europe-docker.pkg.dev/p/r/mlflow:1", "localhost/mlflow:1"].map(namesRegistry)).toEqual([true, true, true]);
+    expect(["mlflow-k8s/mlflow:1", "busybox:1.36"].map(namesRegistry)).toEqual([false, false]);
+  });
+
+  it("existing: a reference naming a registry is taken as pullable without asking the nodes; builds only with --registry", async () => {
+    const p = new ExistingProvider({ context: "no-such-context" });
+    expect(await p.loadImage("localhost:5001/mlflow:3.17.2")).toBe("localhost:5001/mlflow:3.17.2");
+    expect(p.buildImage).toBeUndefined();
+    expect(new ExistingProvider({ context: "c", registry: "localhost:5001" }).buildImage).toBeTypeOf("function");
   });
 
   it("knows the names containerd gives short references", () => {
