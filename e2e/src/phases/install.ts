@@ -1,39 +1,28 @@
 /** Phases 5-7: values from packages/values, the DB Secret through the API, `helm install --wait`, the endpoint. */
-import { readFileSync, writeFileSync } from "node:fs";
-import YAML from "yaml";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { buildChartValues, parseGeneratorInput, renderValuesFile } from "@mlflow-k8s/values";
 import { MlflowClient } from "@mlflow-k8s/mlflow-client";
 import { BUCKET, DB_SECRET, need, type Ctx } from "../context.ts";
 import { applySecret, ensureNamespace, mlflowEndpoint } from "../kube.ts";
+import { CHART, releaseChart } from "../release.ts";
 
-export const CHART = new URL("../../../charts/mlflow", import.meta.url).pathname;
-
-/** The chart's name and version from Chart.yaml. */
-export function chartMeta(dir = CHART): { name: string; version: string } {
-  const c = YAML.parse(readFileSync(join(dir, "Chart.yaml"), "utf8")) as { name: string; version: string };
-  return { name: String(c.name), version: String(c.version) };
-}
+export { CHART };
 
 /**
- * Where the cluster has a registry (kind), the chart is released the way users get it:
- * `helm package`, `helm push` to oci://<registry>/charts, and installed from there.
- * Elsewhere, from the local directory.
+ * Where the cluster has a registry (kind), the chart is released the way release.yml releases
+ * it (release.ts: helm package, helm push to oci://<registry>/charts, helm pull back and
+ * compare) and installed from there. Elsewhere, from the local directory.
  */
 export async function chart(ctx: Ctx): Promise<void> {
-  const tools = need(ctx, "tools", "cluster");
   const registry = ctx.cluster?.registry;
   if (!registry) {
     ctx.chart = [CHART];
     ctx.log(`  no registry in this cluster: installing from ${CHART}`);
     return;
   }
-  const { name, version } = chartMeta();
-  await tools.helm(["package", CHART, "-d", ctx.workDir]);
-  const pushed = await tools.helm(["push", join(ctx.workDir, `${name}-${version}.tgz`), `oci://${registry}/charts`, "--plain-http"]);
-  const digest = /Digest:\s*(\S+)/.exec(pushed.stdout + pushed.stderr)?.[1];
-  ctx.chart = [`oci://${registry}/charts/${name}`, "--version", version, "--plain-http"];
-  ctx.log(`  helm push ${name}-${version}.tgz -> oci://${registry}/charts/${name}${digest ? ` (${digest})` : ""}`);
+  const released = await releaseChart(`oci://${registry}/charts`, { plainHttp: true, log: (line) => ctx.log(`  ${line}`) });
+  ctx.chart = [released.ref, "--version", released.version, "--plain-http"];
 }
 
 /** helm's chart arguments for install/upgrade (the chart phase chose them). */
