@@ -18,6 +18,7 @@ import { chart, discover, install, values } from "./phases/install.ts";
 import { databaseRestart, installWithLateDatabase, security, upgradeUnderLoad } from "./phases/faults.ts";
 import { helmTest, podKill, teardown } from "./phases/lifecycle.ts";
 import { restChecks } from "./phases/rest.ts";
+import { uiCheck } from "./phases/ui.ts";
 import { networkPolicy } from "./phases/networkpolicy.ts";
 import { previousImage, versionUpgrade } from "./phases/version-upgrade.ts";
 import { chartUpgrade } from "./phases/chart-upgrade.ts";
@@ -36,6 +37,7 @@ export const RUN_PHASES: Phase<Ctx>[] = [
   { name: "install", does: "helm install --wait while the database is down; the migration hook waits, then Ready", run: (c) => installWithLateDatabase(c, install) },
   { name: "discover", does: "find the node address and nodePort", run: discover },
   { name: "rest", does: "tracking flow and artifact upload through the NodePort; object found in the bucket", run: restChecks },
+  { name: "ui", does: "MLflow's web UI through the NodePort in headless Chromium: the experiment and run from rest, no console errors, no request off the NodePort; screenshot", run: uiCheck },
   { name: "helm-test", does: "helm test", run: helmTest },
   { name: "security", does: "restricted namespace, the password in no object or log, UID 10001", run: security },
   { name: "network-policy", does: "NetworkPolicy on: an unlisted namespace gets no answer, a listed one does; PostgreSQL and the bucket still reached", run: networkPolicy },
