@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { buildChartValues, parseGeneratorInput, renderValuesFile } from "@mlflow-k8s/values";
 import { MlflowClient } from "@mlflow-k8s/mlflow-client";
 import { BUCKET, DB_SECRET, need, type Ctx } from "../context.ts";
-import { applySecret, ensureNamespace, mlflowEndpoint } from "../kube.ts";
+import { applySecret, ensureNamespace, mlflowEndpoint, serverPods } from "../kube.ts";
 import { CHART, releaseChart } from "../release.ts";
 
 export { CHART };
@@ -78,7 +78,18 @@ export async function install(ctx: Ctx): Promise<void> {
   const tools = need(ctx, "tools", "cluster");
   const timeout = `${ctx.opts.timeoutSeconds}s`;
   await tools.helm(["install", ctx.opts.release, ...chartArgs(ctx), "-n", ctx.opts.namespace, ...helmValuesArgs(ctx), "--wait", "--timeout", timeout]);
-  ctx.log(`  release ${ctx.opts.release} installed and Ready`);
+  ctx.log(`  release ${ctx.opts.release} installed from ${chartArgs(ctx)[0]} and Ready`);
+  await logPulledImages(ctx);
+}
+
+/** Which image the server pods run and the digest the node pulled: with a registry, the one the image phase pushed there. */
+async function logPulledImages(ctx: Ctx): Promise<void> {
+  const pods = await serverPods(need(ctx, "kube", "cluster"), ctx.opts.namespace, ctx.opts.release);
+  const pulled = new Set(pods.flatMap((p) => (p.status?.containerStatuses ?? []).filter((c) => c.name === "mlflow").map((c) => `${c.image} (${c.imageID})`)));
+  ctx.log(`  server pods run ${[...pulled].join(", ") || "no mlflow container yet"}`);
+  const registry = ctx.cluster?.registry;
+  const foreign = [...pulled].filter((p) => registry && !p.startsWith(`${registry}/`));
+  if (foreign.length) throw new Error(`the server pods run ${foreign.join(", ")}, not the image pushed to the cluster's registry ${registry}`);
 }
 
 export async function discover(ctx: Ctx): Promise<void> {
