@@ -30,7 +30,7 @@ export const RUN_PHASES: Phase<Ctx>[] = [
   { name: "preflight", does: "check helm, kubectl and the cluster provider's tools", run: preflight },
   { name: "cluster", does: "bring up (or reuse) the cluster", run: clusterUp },
   { name: "image", does: "build the MLflow image and load it into the cluster", run: image },
-  { name: "chart", does: "helm package + push to the cluster's OCI registry (kind); else the local chart", run: chart },
+  { name: "chart", does: "release the chart as release.yml does (release.ts: helm package, push, pull back) to the cluster's OCI registry (kind); else the local chart", run: chart },
   { name: "previous-image", does: "build the previous MLflow image (requirements-previous.txt) and load it", run: previousImage },
   { name: "dependencies", does: "start PostgreSQL and a GCS emulator with a bucket where pods reach them", run: dependencies },
   { name: "values", does: "generate values with packages/values; create the DB Secret through the API", run: values },
