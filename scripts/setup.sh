@@ -6,6 +6,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 step() { local name=$1; shift; local t=$SECONDS; echo "[setup] $name" >&2; "$@"; echo "[setup] $name done in $((SECONDS - t)) s" >&2; }
+# Debian packages (PostgreSQL, a browser for the e2e's UI phase), with sudo when not root; a
+# machine that cannot install them still runs the tiers that do not need them.
+step "system packages (PostgreSQL, chromium)" bash scripts/install-system-packages.sh || echo "[setup] system packages missing: see above" >&2
 step "python venv (images/mlflow/requirements.txt)" bash packages/testbed/scripts/install-python.sh
 step "actionlint (workflow checks in the fast tier)" bash scripts/install-go-tool.sh actionlint github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
 step "fake-gcs-server (the GCS emulator)" bash packages/testbed/scripts/install-fake-gcs-server.sh

@@ -4,7 +4,7 @@
 # MLFLOW_K8S_PROVIDER), with a Docker engine for kind, or off Linux, the command runs as it is. As a user with
 # passwordless sudo (GitHub's runners), only this command runs under sudo, with the user's PATH,
 # HOME, cache and environment, and the files it leaves in the repository (.results, artifacts,
-# .state) are handed back to the user afterwards.
+# .state) and kubectl's and helm's directories in HOME are handed back to the user afterwards.
 set -euo pipefail
 provider=${MLFLOW_K8S_PROVIDER:-kind}
 args=("$@")
@@ -26,7 +26,10 @@ echo "[with-root] running under sudo (the $provider provider needs root here): $
 status=0
 # A user's PATH often lacks the sbin directories root's has (iptables, modprobe, ip live there).
 sudo -n --preserve-env env "PATH=$PATH:/usr/local/sbin:/usr/sbin:/sbin" "HOME=$HOME" "MLFLOW_K8S_CACHE=${MLFLOW_K8S_CACHE:-$HOME/.cache/mlflow-k8s}" "$@" || status=$?
-for out in .results artifacts .state; do
-  [ -e "$out" ] && sudo -n chown -R "$(id -u):$(id -g)" "$out"
+# kubectl's and helm's caches and config in the user's HOME, made by root under sudo, would be
+# root's afterwards: the user's own kubectl then warns "kuberc: permission denied" and helm cannot
+# write its cache. (The project dockerd's data root in the cache stays root's: only root uses it.)
+for out in .results artifacts .state "$HOME/.kube" "$HOME/.cache/helm" "$HOME/.config/helm"; do
+  if [ -e "$out" ]; then sudo -n chown -R "$(id -u):$(id -g)" "$out"; fi
 done
 exit "$status"

@@ -10,7 +10,9 @@ import type { Tools } from "./tools.ts";
 /** What the REST phase wrote, so later phases can prove it survived. */
 export interface WrittenData {
   experimentId: string;
+  experimentName: string;
   runId: string;
+  runName: string;
   params: Record<string, string>;
   metricSteps: number;
   artifactPath: string;

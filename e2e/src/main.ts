@@ -18,6 +18,7 @@ import { chart, discover, install, values } from "./phases/install.ts";
 import { databaseRestart, installWithLateDatabase, security, upgradeUnderLoad } from "./phases/faults.ts";
 import { helmTest, podKill, teardown } from "./phases/lifecycle.ts";
 import { restChecks } from "./phases/rest.ts";
+import { uiCheck } from "./phases/ui.ts";
 import { networkPolicy } from "./phases/networkpolicy.ts";
 import { storage } from "./phases/storage.ts";
 import { previousImage, versionUpgrade } from "./phases/version-upgrade.ts";
@@ -32,7 +33,7 @@ export const RUN_PHASES: Phase<Ctx>[] = [
   { name: "preflight", does: "check helm, kubectl and the cluster provider's tools", run: preflight },
   { name: "cluster", does: "bring up (or reuse) the cluster", run: clusterUp },
   { name: "image", does: "build the MLflow image and load it into the cluster", run: image },
-  { name: "chart", does: "helm package + push to the cluster's OCI registry (kind); else the local chart", run: chart },
+  { name: "chart", does: "release the chart as release.yml does (release.ts: helm package, push, pull back) to the cluster's OCI registry (kind); else the local chart", run: chart },
   { name: "storage", does: "the default StorageClass provisions a volume a pod writes and reads; deleting it releases the volume", run: storage },
   { name: "previous-image", does: "build the previous MLflow image (requirements-previous.txt) and load it", run: previousImage },
   { name: "dependencies", does: "start PostgreSQL and a GCS emulator with a bucket where pods reach them", run: dependencies },
@@ -41,6 +42,7 @@ export const RUN_PHASES: Phase<Ctx>[] = [
   { name: "discover", does: "find the node address and nodePort", run: discover },
   { name: "rest", does: "tracking flow and artifact upload through the NodePort; object found in the bucket", run: restChecks },
   { name: "metrics", does: "GET /metrics through the NodePort (metrics.enabled): MLflow's request counter mlflow_http_request_total counts the calls", run: metrics },
+  { name: "ui", does: "MLflow's web UI through the NodePort in headless Chromium: the experiment and run from rest, no console errors, no request off the NodePort; screenshot", run: uiCheck },
   { name: "helm-test", does: "helm test", run: helmTest },
   { name: "security", does: "restricted namespace, the password in no object or log, UID 10001", run: security },
   { name: "network-policy", does: "NetworkPolicy on: an unlisted namespace gets no answer, a listed one does; PostgreSQL and the bucket still reached", run: networkPolicy },

@@ -15,15 +15,16 @@ const cached = join(process.env.MLFLOW_K8S_CACHE ?? join(homedir(), ".cache/mlfl
 const ACTIONLINT = process.env.ACTIONLINT ?? (existsSync(cached) ? cached : "actionlint");
 
 type Step = { name?: string; uses?: string; run?: string; if?: string; with?: Record<string, string> };
-type Workflow = { jobs: Record<string, { steps: Step[] }> };
+type Workflow = { on: Record<string, unknown>; permissions?: Record<string, string>; jobs: Record<string, { steps: Step[] }> };
+const workflow = (file: string) => YAML.parse(readFileSync(join(WORKFLOWS, file), "utf8")) as Workflow;
 const steps = (file: string): Step[] => Object.values((YAML.parse(readFileSync(join(WORKFLOWS, file), "utf8")) as Workflow).jobs).flatMap((j) => j.steps);
 const read = (path: string) => readFileSync(join(ROOT, path), "utf8");
 
 describe("GitHub Actions workflows", () => {
   const files = readdirSync(WORKFLOWS).filter((f) => f.endsWith(".yml"));
 
-  it("ci.yml and e2e.yml exist", () => {
-    expect(files).toEqual(expect.arrayContaining(["ci.yml", "e2e.yml"]));
+  it("ci.yml, e2e.yml and release.yml exist", () => {
+    expect(files).toEqual(expect.arrayContaining(["ci.yml", "e2e.yml", "release.yml"]));
   });
 
   it.each(files)("%s passes actionlint", (file) => {
@@ -67,5 +68,39 @@ describe("GitHub Actions workflows", () => {
     expect(runs).toContain("kind export logs");
     expect(runs).toContain("minikube logs");
     expect(onTrouble.some((s) => s.uses?.startsWith("actions/upload-artifact@"))).toBe(true);
+  });
+
+  it("ci.yml checks that every chart change bumps the chart version, with the history it needs", () => {
+    const ci = steps("ci.yml");
+    expect(ci.find((s) => s.uses?.startsWith("actions/checkout@"))?.with?.["fetch-depth"]).toBe(0);
+    expect(ci.some((s) => /^pnpm check:chart-version\b/m.test(s.run ?? ""))).toBe(true);
+    expect(JSON.parse(read("package.json")).scripts["check:chart-version"]).toBe("node packages/chart-tests/src/version-bump.ts");
+  });
+});
+
+describe("release.yml", () => {
+  const release = () => workflow("release.yml");
+  const all = () => steps("release.yml");
+
+  it("runs on version tags only, with write access to packages", () => {
+    expect(Object.keys(release().on)).toEqual(["push"]);
+    expect(release().on.push).toEqual({ tags: ["v*"] });
+    expect(release().permissions).toEqual({ contents: "read", packages: "write" });
+  });
+
+  it("builds the image for linux/amd64 and linux/arm64 with buildx and pushes it under the name release.ts gives", () => {
+    const uses = all().map((s) => s.uses?.split("@")[0]);
+    expect(uses).toEqual(expect.arrayContaining(["docker/setup-qemu-action", "docker/setup-buildx-action", "docker/login-action", "docker/build-push-action"]));
+    const build = all().find((s) => s.uses?.startsWith("docker/build-push-action@"));
+    expect(build?.with).toMatchObject({ context: "images/mlflow", platforms: "linux/amd64,linux/arm64", push: true });
+    expect(build?.with?.tags).toContain("${{ steps.meta.outputs.image }}");
+    const meta = all().find((s) => s.run?.includes("e2e/src/release.ts meta"));
+    expect(meta?.run).toMatch(/--tag "\$TAG" --registry "ghcr\.io\/\$\{OWNER,,\}"/);
+  });
+
+  it("pushes the chart with the command the e2e's chart phase runs against kind's registry (release.ts chart)", () => {
+    const chart = all().find((s) => /node e2e\/src\/release\.ts chart "oci:\/\/ghcr\.io\/\$\{OWNER,,\}\/charts"/.test(s.run ?? ""));
+    expect(chart?.run).toContain("helm registry login ghcr.io");
+    expect(read("e2e/src/phases/install.ts")).toMatch(/releaseChart\(`oci:\/\/\$\{registry\}\/charts`/);
   });
 });

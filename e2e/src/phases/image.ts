@@ -1,19 +1,24 @@
-/** Phase 3: build the MLflow image from images/mlflow (or take --image) and load it into the cluster. */
-import { copyFileSync, existsSync, readFileSync } from "node:fs";
-import YAML from "yaml";
+/**
+ * Phase 3: build the MLflow image from images/mlflow (or take --image) and load it into the
+ * cluster. With kind that is the release path's image half against kind's local registry:
+ * the image is built under the name a release publishes (release.ts), then `docker push`ed to
+ * <registry>/mlflow:<appVersion> and pulled from there by the pods.
+ */
+import { copyFileSync, existsSync } from "node:fs";
 import { need, type Ctx } from "../context.ts";
+import { releaseMeta } from "../release.ts";
 
 const ROOT = new URL("../../../", import.meta.url).pathname;
 
 /** The chart's appVersion: the image is tagged with it, as the chart expects by default. */
 export function appVersion(): string {
-  const chart = YAML.parse(readFileSync(`${ROOT}charts/mlflow/Chart.yaml`, "utf8")) as { appVersion: string };
-  return String(chart.appVersion);
+  return releaseMeta().appVersion;
 }
 
 const HOST_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt";
 
-export const DEFAULT_IMAGE = `ghcr.io/mlflow-k8s/mlflow:${appVersion()}`;
+/** The image a release publishes, which the chart pulls by default (release.yml pushes it to GHCR). */
+export const DEFAULT_IMAGE = `${releaseMeta().defaultRepository}:${appVersion()}`;
 
 export async function image(ctx: Ctx): Promise<void> {
   const provider = need(ctx, "provider", "preflight");

@@ -1,39 +1,28 @@
 /** Phases 5-7: values from packages/values, the DB Secret through the API, `helm install --wait`, the endpoint. */
-import { readFileSync, writeFileSync } from "node:fs";
-import YAML from "yaml";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { buildChartValues, parseGeneratorInput, renderValuesFile } from "@mlflow-k8s/values";
 import { MlflowClient } from "@mlflow-k8s/mlflow-client";
 import { BUCKET, DB_SECRET, need, type Ctx } from "../context.ts";
-import { applySecret, assertReachable, ensureNamespace, mlflowEndpoint } from "../kube.ts";
+import { applySecret, assertReachable, ensureNamespace, mlflowEndpoint, serverPods } from "../kube.ts";
+import { CHART, releaseChart } from "../release.ts";
 
-export const CHART = new URL("../../../charts/mlflow", import.meta.url).pathname;
-
-/** The chart's name and version from Chart.yaml. */
-export function chartMeta(dir = CHART): { name: string; version: string } {
-  const c = YAML.parse(readFileSync(join(dir, "Chart.yaml"), "utf8")) as { name: string; version: string };
-  return { name: String(c.name), version: String(c.version) };
-}
+export { CHART };
 
 /**
- * Where the cluster has a registry (kind), the chart is released the way users get it:
- * `helm package`, `helm push` to oci://<registry>/charts, and installed from there.
- * Elsewhere, from the local directory.
+ * Where the cluster has a registry (kind), the chart is released the way release.yml releases
+ * it (release.ts: helm package, helm push to oci://<registry>/charts, helm pull back and
+ * compare) and installed from there. Elsewhere, from the local directory.
  */
 export async function chart(ctx: Ctx): Promise<void> {
-  const tools = need(ctx, "tools", "cluster");
   const registry = ctx.cluster?.registry;
   if (!registry) {
     ctx.chart = [CHART];
     ctx.log(`  no registry in this cluster: installing from ${CHART}`);
     return;
   }
-  const { name, version } = chartMeta();
-  await tools.helm(["package", CHART, "-d", ctx.workDir]);
-  const pushed = await tools.helm(["push", join(ctx.workDir, `${name}-${version}.tgz`), `oci://${registry}/charts`, "--plain-http"]);
-  const digest = /Digest:\s*(\S+)/.exec(pushed.stdout + pushed.stderr)?.[1];
-  ctx.chart = [`oci://${registry}/charts/${name}`, "--version", version, "--plain-http"];
-  ctx.log(`  helm push ${name}-${version}.tgz -> oci://${registry}/charts/${name}${digest ? ` (${digest})` : ""}`);
+  const released = await releaseChart(`oci://${registry}/charts`, { plainHttp: true, log: (line) => ctx.log(`  ${line}`) });
+  ctx.chart = [released.ref, "--version", released.version, "--plain-http"];
 }
 
 /** helm's chart arguments for install/upgrade (the chart phase chose them). */
@@ -91,7 +80,18 @@ export async function install(ctx: Ctx): Promise<void> {
   const tools = need(ctx, "tools", "cluster");
   const timeout = `${ctx.opts.timeoutSeconds}s`;
   await tools.helm(["install", ctx.opts.release, ...chartArgs(ctx), "-n", ctx.opts.namespace, ...helmValuesArgs(ctx), "--wait", "--timeout", timeout]);
-  ctx.log(`  release ${ctx.opts.release} installed and Ready`);
+  ctx.log(`  release ${ctx.opts.release} installed from ${chartArgs(ctx)[0]} and Ready`);
+  await logPulledImages(ctx);
+}
+
+/** Which image the server pods run and the digest the node pulled: with a registry, the one the image phase pushed there. */
+async function logPulledImages(ctx: Ctx): Promise<void> {
+  const pods = await serverPods(need(ctx, "kube", "cluster"), ctx.opts.namespace, ctx.opts.release);
+  const pulled = new Set(pods.flatMap((p) => (p.status?.containerStatuses ?? []).filter((c) => c.name === "mlflow").map((c) => `${c.image} (${c.imageID})`)));
+  ctx.log(`  server pods run ${[...pulled].join(", ") || "no mlflow container yet"}`);
+  const registry = ctx.cluster?.registry;
+  const foreign = [...pulled].filter((p) => registry && !p.startsWith(`${registry}/`));
+  if (foreign.length) throw new Error(`the server pods run ${foreign.join(", ")}, not the image pushed to the cluster's registry ${registry}`);
 }
 
 export async function discover(ctx: Ctx): Promise<void> {

@@ -12,8 +12,10 @@ export async function restChecks(ctx: Ctx): Promise<void> {
   assert.equal((await client.health()).trim(), "OK", "GET /health");
   ctx.log(`  MLflow version ${await client.version()}`);
 
-  const experimentId = await client.createExperiment(`e2e-${Date.now()}`);
-  const run = await client.createRun({ experimentId, runName: "e2e-run", tags: [{ key: "suite", value: "e2e" }] });
+  const experimentName = `e2e-${Date.now()}`;
+  const experimentId = await client.createExperiment(experimentName);
+  const runName = "e2e-run";
+  const run = await client.createRun({ experimentId, runName, tags: [{ key: "suite", value: "e2e" }] });
   const runId = run.info.run_id;
   const params = { optimizer: "adam", lr: "0.001", layers: "4" };
   for (const [key, value] of Object.entries(params)) await client.logParam(runId, key, value);
@@ -39,7 +41,7 @@ export async function restChecks(ctx: Ctx): Promise<void> {
   assert.equal((await gcs.readObject(object.name)).toString(), artifactBody, "object content in the bucket");
   ctx.log(`  artifact object found in emulator bucket: ${object.uri}`);
 
-  ctx.written = { experimentId, runId, params, metricSteps, artifactPath, artifactBody, artifactObject: object.name };
+  ctx.written = { experimentId, experimentName, runId, runName, params, metricSteps, artifactPath, artifactBody, artifactObject: object.name };
   await verifyWritten(ctx, "right after writing");
 
   const page = await client.searchRuns({ experimentIds: [experimentId], maxResults: 10 });
