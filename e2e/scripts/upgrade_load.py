@@ -2,15 +2,18 @@
 """Load for the e2e's version upgrade, driven by MLflow's own Python client.
 
 Writers create runs with params, metrics, tags and a text artifact; readers get runs,
-search, read metric histories and GET /version, all through MlflowClient's pooled
-keep-alive session with MLflow's default retry policy: the client users run.
+search, read metric histories and GET /version; pingers GET /version with short random
+pauses, so that at any moment some pooled connections sit idle for a few milliseconds (the
+moment a stopping server may close one under a request). All through MlflowClient's
+pooled keep-alive session, with retries OFF by default (--retries 0): a connection reset
+is then a failed request, not hidden by a retry.
 
 Two figures are counted: requests (one per client call, what a user's code sees fail) and
-HTTP attempts (each try urllib3 makes, so a retried reset connection shows up). Every run
-is read back afterwards, and the experiment must hold each run exactly once (a retried
-create that the server had already done would add one).
+HTTP attempts (each try urllib3 makes; with retries on, a retried reset shows up here).
+Every run is read back afterwards, and the experiment must hold each run exactly once (a
+retried create that the server had already done would add one).
 
-  python upgrade_load.py --url http://node:port --stop-file /tmp/stop
+  python upgrade_load.py --url http://node:port --stop-file /tmp/stop [--retries N] [--pingers N]
 
 Prints `READY <runs>` once the runs written before the upgrade exist, keeps going until
 the stop file appears, then reads every run back and prints `RESULT <json>`.
@@ -153,6 +156,17 @@ class Load:
             except Exception as e:
                 self.note(e)
 
+    def pinger(self) -> None:
+        from mlflow.utils.rest_utils import http_request
+
+        creds = self.client._tracking_client.store.get_host_creds()
+        while not self.stop.is_set():
+            try:
+                http_request(creds, "/version", "GET")
+            except Exception as e:
+                self.note(e)
+            time.sleep(random.uniform(0.0, 0.02))
+
     def note(self, error: Exception) -> None:
         with self.lock:
             if len(self.errors) < 8:
@@ -190,8 +204,13 @@ def main() -> int:
     parser.add_argument("--stop-file", required=True)
     parser.add_argument("--writers", type=int, default=3)
     parser.add_argument("--readers", type=int, default=3)
+    parser.add_argument("--pingers", type=int, default=8)
     parser.add_argument("--runs-before", type=int, default=12)
+    parser.add_argument("--retries", type=int, default=0, help="MLflow's HTTP retries (its default is 7); 0: none")
     args = parser.parse_args()
+    # Read by MLflow at each call; the pool holds one keep-alive connection per thread.
+    os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] = str(args.retries)
+    os.environ["MLFLOW_HTTP_POOL_MAXSIZE"] = str(args.writers + args.readers + args.pingers + 4)
 
     load = Load(args.url)
     before = [threading.Thread(target=load.writer, args=(w, "before", args.runs_before // args.writers)) for w in range(args.writers)]
@@ -206,6 +225,7 @@ def main() -> int:
     started = time.monotonic()
     threads = [threading.Thread(target=load.writer, args=(w, "during")) for w in range(args.writers)]
     threads += [threading.Thread(target=load.reader) for _ in range(args.readers)]
+    threads += [threading.Thread(target=load.pinger) for _ in range(args.pingers)]
     for t in threads:
         t.start()
     while not os.path.exists(args.stop_file):
@@ -230,6 +250,8 @@ def main() -> int:
         "operation_errors": load.errors,
         "versions": load.versions,
         "last_version": load.last_version,
+        "retries": args.retries,
+        "connections": args.writers + args.readers + args.pingers,
         "runs_before": runs_before,
         "runs_during": len(load.runs) - runs_before,
         "verify_requests": COUNTER.totals["verify"],

@@ -28,12 +28,17 @@ Subcommands:
       in-process (what `mlflow db upgrade` does), idempotently, with bounded retries.
   mlflow-entrypoint wait
       Only waits for the database (for an init container).
+  mlflow-entrypoint drain [seconds]
+      The preStop hook: puts the server in drain mode (every response says
+      `Connection: close`, see mlflow_drain.py), then waits `seconds` (default 10) for the
+      Service to drop the pod and for keep-alive clients to move, before Kubernetes sends
+      SIGTERM. Needs no DB_* variables.
 
 Only connection errors are retried. A login the database rejects (wrong password, unknown
 user or database, no pg_hba.conf entry) fails at once, naming the user and host.
 
-Exit codes: 0 ok, 1 database unreachable / login rejected / migration failed, 2 invalid
-configuration.
+Exit codes: 0 ok, 1 database unreachable / login rejected / migration failed / drain file not
+created, 2 invalid configuration.
 """
 
 from __future__ import annotations
@@ -56,6 +61,11 @@ MAX_DELAY_SECONDS = 10.0
 CONNECT_TIMEOUT_SECONDS = 5
 # Flags that would put the database URI (and so the password) on a command line.
 FORBIDDEN_SERVER_FLAGS = ("--backend-store-uri", "--registry-store-uri")
+# uvicorn's HTTP protocol with drain mode (mlflow_drain.py, shipped beside this script).
+DRAIN_PROTOCOL = "mlflow_drain:DrainingH11Protocol"
+DEFAULT_DRAIN_SECONDS = 10.0
+# Flags that pick a server other than uvicorn (or uvicorn's reloader): no drain mode there.
+NOT_UVICORN_FLAGS = ("--gunicorn-opts", "--waitress-opts", "--dev")
 
 
 class ConfigError(Exception):
@@ -382,14 +392,36 @@ def migrate(
 # --- server ----------------------------------------------------------------------------
 
 def server_command(args: Sequence[str]) -> list[str]:
-    """The argv that replaces this process: mlflow of this same interpreter."""
+    """The argv that replaces this process: mlflow of this same interpreter, with drain mode."""
     for arg in args:
         flag = arg.split("=", 1)[0]
         if flag in FORBIDDEN_SERVER_FLAGS:
             raise ConfigError(f"{flag} is not accepted: the database URI is built from DB_* "
                               "variables and passed in env MLFLOW_BACKEND_STORE_URI, so the "
                               "password never appears on a command line")
-    return [sys.executable, "-m", "mlflow", "server", *args]
+    return [sys.executable, "-m", "mlflow", "server", *with_drain_protocol(args)]
+
+
+def with_drain_protocol(args: Sequence[str]) -> list[str]:
+    """Adds `--http mlflow_drain:...` to uvicorn's options (before the user's, which win)."""
+    args = list(args)
+    if any(a.split("=", 1)[0] in NOT_UVICORN_FLAGS for a in args):
+        log("not uvicorn (--gunicorn-opts, --waitress-opts or --dev): no drain mode on shutdown")
+        return args
+    ours = f"--http {DRAIN_PROTOCOL}"
+    for i, arg in enumerate(args):
+        if arg == "--uvicorn-opts" and i + 1 < len(args):
+            args[i + 1] = f"{ours} {args[i + 1]}"
+            return args
+        if arg.startswith("--uvicorn-opts="):
+            args[i] = f"--uvicorn-opts={ours} {arg.split('=', 1)[1]}"
+            return args
+    return [*args, "--uvicorn-opts", ours]
+
+
+def drain_file(env: Mapping[str, str]) -> str:
+    """Where `drain` marks drain mode for the server: in TMPDIR, the pod's writable emptyDir."""
+    return os.path.join(env.get("TMPDIR") or "/tmp", "mlflow-draining")
 
 
 def server_env(env: Mapping[str, str], cfg: DbConfig) -> dict[str, str]:
@@ -397,7 +429,39 @@ def server_env(env: Mapping[str, str], cfg: DbConfig) -> dict[str, str]:
     child["MLFLOW_BACKEND_STORE_URI"] = cfg.uri()
     # mlflow needs only the URI; don't hand the raw password to every child process.
     child.pop("DB_PASSWORD", None)
+    child["MLFLOW_DRAIN_FILE"] = drain_file(env)
+    # uvicorn's workers import mlflow_drain from this script's directory.
+    here = os.path.dirname(os.path.realpath(__file__))
+    child["PYTHONPATH"] = os.pathsep.join(p for p in (here, env.get("PYTHONPATH", "")) if p)
     return child
+
+
+def drain(env: Mapping[str, str], args: Sequence[str], sleep: Callable[[float], None] = time.sleep) -> bool:
+    """preStop: drain mode on, then wait while the Service drops the pod and clients move.
+
+    Returns False when drain mode could not be turned on (it still waits: the pause alone
+    keeps new connections away until the Service has dropped the pod)."""
+    if len(args) > 1:
+        raise ConfigError(f"drain takes at most one argument (seconds), got {' '.join(args)}")
+    seconds = DEFAULT_DRAIN_SECONDS
+    if args:
+        try:
+            seconds = float(args[0])
+        except ValueError:
+            raise ConfigError(f"drain: seconds must be a number, got {args[0]!r}") from None
+        if not 0 <= seconds < float("inf"):
+            raise ConfigError(f"drain: seconds must be a finite number >= 0, got {args[0]!r}")
+    path = drain_file(env)
+    try:
+        with open(path, "w", encoding="utf-8"):
+            pass
+        log(f"drain mode on ({path}): responses say Connection: close; waiting {seconds:g}s before SIGTERM")
+    except OSError as e:
+        log(f"error: cannot create {path} ({e.strerror}): no drain mode; waiting {seconds:g}s before SIGTERM")
+        sleep(seconds)
+        return False
+    sleep(seconds)
+    return True
 
 
 # --- basic auth ------------------------------------------------------------------------
@@ -450,6 +514,7 @@ USAGE = (
     "usage: mlflow-entrypoint server [mlflow server flags...]\n"
     "       mlflow-entrypoint migrate\n"
     "       mlflow-entrypoint wait\n"
+    "       mlflow-entrypoint drain [seconds]\n"
     "The database comes from env DB_HOST, DB_PORT, DB_NAME, DB_USER, DB_PASSWORD "
     "(or DB_PASSWORD_FILE, or DB_AUTH=iam for none), DB_SSLMODE; see the module docstring."
 )
@@ -462,8 +527,10 @@ def main(argv: Sequence[str], env: Mapping[str, str] | None = None) -> int:
         return 2 if not argv else 0
     command, rest = argv[0], list(argv[1:])
     try:
-        if command not in ("server", "migrate", "wait"):
+        if command not in ("server", "migrate", "wait", "drain"):
             raise ConfigError(f"unknown subcommand {command!r}\n{USAGE}")
+        if command == "drain":
+            return 0 if drain(env, rest) else 1
         if command != "server" and rest:
             raise ConfigError(f"{command} takes no arguments, got {' '.join(rest)}")
         cfg = db_config_from_env(env)
@@ -475,8 +542,12 @@ def main(argv: Sequence[str], env: Mapping[str, str] | None = None) -> int:
                 child_env["MLFLOW_AUTH_CONFIG_PATH"] = write_auth_config(env, cfg, env.get("TMPDIR", "/tmp"))
                 log("basic auth: user store in the backend database (config written to $TMPDIR, mode 0600)")
             wait_for_database(cfg, timeout)
+            # A drain file left by a preStop hook before a container restart (a failed liveness
+            # probe runs it too) would keep this server closing every connection.
+            if os.path.exists(child_env["MLFLOW_DRAIN_FILE"]):
+                os.remove(child_env["MLFLOW_DRAIN_FILE"])
             log(f"starting mlflow server with backend {cfg.redacted_uri()}: "
-                f"mlflow server {' '.join(rest)}")
+                f"mlflow server {' '.join(cmd[4:])}")
             os.execve(cmd[0], cmd, child_env)
         elif command == "migrate":
             migrate(cfg, timeout, migrate_attempts_from_env(env))

@@ -2,8 +2,9 @@
  * The upgrade users actually do: `helm upgrade` from the previous MLflow image
  * (images/mlflow/requirements-previous.txt) to the current one, so the pre-upgrade
  * migration Job changes the schema under live data, while MLflow's own Python client
- * (pooled keep-alive connections, retries off) writes runs, params, metrics and
- * artifacts and reads them back throughout. A second release, in the e2e namespace,
+ * (pooled keep-alive connections, retries off, so a reset connection is a failed request)
+ * writes runs, params, metrics and artifacts and reads them back throughout, beside
+ * pingers whose connections sit idle a few milliseconds at a time. A second release, in the e2e namespace,
  * with its own database and the password given as database.password: the
  * chart-created-Secret path, searched for the password like the main release.
  */
@@ -63,6 +64,8 @@ interface LoadResult {
   operation_errors: string[];
   versions: string[];
   last_version: string;
+  retries: number;
+  connections: number;
   runs_before: number;
   runs_during: number;
   verify_requests: number;
@@ -131,17 +134,13 @@ export async function versionUpgrade(ctx: Ctx): Promise<void> {
     const r = await load.done;
     const migration = /migration done: schema revision (\S+) -> (\S+)/.exec(captures[1] ?? "");
     ctx.log(
-      `  version upgrade ${from} -> ${to}: ${r.requests} requests in ${r.seconds} s through MLflow's Python client (keep-alive, its default retry policy), ${r.failed} failed` +
+      `  version upgrade ${from} -> ${to}: ${r.requests} requests in ${r.seconds} s through MLflow's Python client (${r.connections} keep-alive connections, retries ${r.retries ? r.retries : "off"}), ${r.failed} failed` +
         `${r.failure_samples.length ? ` (${r.failure_samples.join("; ")})` : ""}; versions the client saw: ${r.versions.join(" -> ")}; ` +
         `schema ${migration ? `${migration[1]} -> ${migration[2]}` : "(migration log not captured)"}`,
     );
-    ctx.log(`  HTTP attempts: ${r.attempts}, ${r.failed_attempts} failed and retried by the client${r.attempt_samples.length ? ` (${r.attempt_samples.join("; ")})` : ""}`);
+    if (r.retries) ctx.log(`  HTTP attempts: ${r.attempts}, ${r.failed_attempts} failed and retried by the client${r.attempt_samples.length ? ` (${r.attempt_samples.join("; ")})` : ""}`);
     ctx.log(`  data check: ${r.runs_before + r.runs_during - r.verify_problem_count} of ${r.runs_before + r.runs_during} runs (${r.runs_before} before, ${r.runs_during} during) read back intact and each stored once: params, loss history, status, artifact`);
     assert.equal(r.before_failed + r.failed, 0, `requests failed across the upgrade: ${[...r.failure_samples, ...r.operation_errors].join("; ")}`);
-    // A keep-alive connection the old pod closes as it stops can meet a request already on its way
-    // (RemoteDisconnected); the client retries those. Anything else (5xx, timeouts) is a failure.
-    const notResets = r.attempt_samples.filter((s) => !/RemoteDisconnected|ConnectionResetError|Connection aborted/.test(s));
-    assert.deepEqual(notResets, [], "failed HTTP attempts other than connection resets");
     assert.ok(r.requests >= MIN_REQUESTS, `only ${r.requests} requests during the upgrade; at least ${MIN_REQUESTS} are required`);
     assert.deepEqual(r.versions, [from, to], "the client saw the previous MLflow first, then the current one, and no other");
     assert.equal(r.last_version, to, "the client's last answer came from the current MLflow");

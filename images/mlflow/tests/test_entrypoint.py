@@ -189,10 +189,27 @@ def test_server_refuses_uri_flags_that_would_expose_the_password(flag):
         ep.server_command(["--host", "0.0.0.0", flag, "x"])
 
 
-def test_server_command_runs_mlflow_of_this_interpreter_with_the_given_flags():
+def test_server_command_runs_mlflow_of_this_interpreter_with_the_given_flags_and_drain_mode():
     args = ["--host", "0.0.0.0", "--port", "5000", "--serve-artifacts",
             "--artifacts-destination", "gs://b/p"]
-    assert ep.server_command(args) == [sys.executable, "-m", "mlflow", "server", *args]
+    assert ep.server_command(args) == [sys.executable, "-m", "mlflow", "server", *args,
+                                       "--uvicorn-opts", "--http mlflow_drain:DrainingH11Protocol"]
+
+
+@pytest.mark.parametrize("given,expected", [
+    (["--uvicorn-opts", "--timeout-keep-alive 20"],
+     ["--uvicorn-opts", "--http mlflow_drain:DrainingH11Protocol --timeout-keep-alive 20"]),
+    (["--uvicorn-opts=--log-level debug"],
+     ["--uvicorn-opts=--http mlflow_drain:DrainingH11Protocol --log-level debug"]),
+])
+def test_drain_protocol_goes_before_the_users_own_uvicorn_options(given, expected):
+    assert ep.with_drain_protocol(given) == expected
+
+
+@pytest.mark.parametrize("flag", ["--gunicorn-opts", "--waitress-opts", "--dev"])
+def test_no_drain_protocol_when_the_server_is_not_uvicorn(flag, capsys):
+    assert ep.with_drain_protocol([flag, "x"]) == [flag, "x"]
+    assert "no drain mode" in capsys.readouterr().err
 
 
 def test_server_env_carries_the_uri_and_drops_the_raw_password():
@@ -201,6 +218,49 @@ def test_server_env_carries_the_uri_and_drops_the_raw_password():
     assert sqlalchemy.make_url(child["MLFLOW_BACKEND_STORE_URI"]).password == SPECIAL
     assert "DB_PASSWORD" not in child
     assert child["HOME"] == "/tmp"
+
+
+def test_server_env_names_the_drain_file_and_puts_the_drain_module_on_the_path():
+    e = env(TMPDIR="/scratch", PYTHONPATH="/extra")
+    child = ep.server_env(e, ep.db_config_from_env(e))
+    assert child["MLFLOW_DRAIN_FILE"] == "/scratch/mlflow-draining"
+    here = str(Path(ep.__file__).resolve().parent)
+    assert child["PYTHONPATH"] == f"{here}{os.pathsep}/extra"
+    assert (Path(here) / "mlflow_drain.py").is_file()
+
+
+# --- drain (preStop) -----------------------------------------------------------------------
+
+def test_drain_creates_the_drain_file_then_waits_the_given_seconds(tmp_path):
+    slept = []
+    assert ep.drain({"TMPDIR": str(tmp_path)}, ["7.5"], sleep=slept.append) is True
+    assert (tmp_path / "mlflow-draining").exists()
+    assert slept == [7.5]
+
+
+def test_drain_waits_ten_seconds_by_default(tmp_path):
+    slept = []
+    assert ep.drain({"TMPDIR": str(tmp_path)}, [], sleep=slept.append) is True
+    assert slept == [10.0]
+
+
+def test_drain_needs_no_database_variables(tmp_path):
+    assert ep.main(["drain", "0"], env={"TMPDIR": str(tmp_path)}) == 0
+    assert (tmp_path / "mlflow-draining").exists()
+
+
+@pytest.mark.parametrize("args,message", [(["soon"], "'soon'"), (["-1"], "'-1'"), (["1", "2"], "at most one")])
+def test_drain_rejects_bad_seconds_naming_them(args, message, tmp_path, capsys):
+    assert ep.main(["drain", *args], env={"TMPDIR": str(tmp_path)}) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "mlflow-draining").exists()
+
+
+def test_drain_still_waits_when_the_drain_file_cannot_be_written(tmp_path, capsys):
+    slept = []
+    assert ep.drain({"TMPDIR": str(tmp_path / "missing")}, ["3"], sleep=slept.append) is False
+    assert slept == [3.0]
+    assert "no drain mode" in capsys.readouterr().err
 
 
 # --- basic auth --------------------------------------------------------------------------

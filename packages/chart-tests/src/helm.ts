@@ -19,7 +19,7 @@ export const CHART_YAML = YAML.parse(readFileSync(join(CHART_DIR, "Chart.yaml"),
 };
 const chartYaml = CHART_YAML;
 export const CHART_VERSION = chartYaml.version;
-/** The oldest Kubernetes the chart claims (kubeVersion ">=1.30.0-0" -> "1.30.0"): what renders target,
+/** The oldest Kubernetes the chart claims (kubeVersion ">=1.29.0-0" -> "1.29.0"): what renders target,
  *  so that no Helm's built-in default (v1.24 for Helm 3.9) decides the result. */
 export const MIN_KUBE_VERSION = /^>=\s*v?(\d+\.\d+\.\d+)/.exec(chartYaml.kubeVersion)?.[1] ?? "";
 export const CHART_ANNOTATIONS = chartYaml.annotations;

@@ -23,6 +23,7 @@ const podSpecs = (manifests: Manifest[]): PodSpec[] =>
 const EVERYTHING = {
   ...structuredClone(BASE_VALUES),
   replicaCount: 3,
+  cloudSqlProxy: { enabled: true, instanceConnectionName: "p-1:europe-west1:pg" },
   auth: { enabled: true, existingSecret: "mlflow-auth" },
   networkPolicy: { enabled: true },
   ingress: { enabled: true, host: "ml.example.com", tls: { enabled: true, secretName: "tls" } },
@@ -37,7 +38,7 @@ describe("Chart.yaml kubeVersion", () => {
       return r.manifests;
     });
     const used = FEATURES.filter((f) => podSpecs(manifests).some(f.usedBy));
-    expect(used.length, "the preStop sleep action is in deployment.yaml").toBeGreaterThan(0);
+    expect(used.length, "the Cloud SQL Auth Proxy's native sidecar is rendered").toBeGreaterThan(0);
     const tooNew = used.filter((f) => f.since[0] > major || (f.since[0] === major && f.since[1] > minor));
     expect(tooNew.map((f) => `${f.name} needs ${f.since.join(".")}, kubeVersion allows ${MIN_KUBE_VERSION}`)).toEqual([]);
   });

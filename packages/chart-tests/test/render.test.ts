@@ -16,6 +16,7 @@ type Container = {
   startupProbe?: { httpGet: { path: string } };
   readinessProbe?: { httpGet: { path: string } };
   livenessProbe?: { httpGet: { path: string } };
+  lifecycle?: { preStop?: { exec?: { command: string[] }; sleep?: unknown } };
 };
 type PodSpec = {
   containers: Container[];
@@ -25,6 +26,7 @@ type PodSpec = {
   serviceAccountName?: string;
   imagePullSecrets?: { name: string }[];
   automountServiceAccountToken?: boolean;
+  terminationGracePeriodSeconds?: number;
 };
 
 const podSpec = (m: Manifest): PodSpec => (m.spec as { template: { spec: PodSpec } }).template.spec;
@@ -51,6 +53,17 @@ function rendered(values: Record<string, unknown>) {
   expect(r.ok, r.stderr).toBe(true);
   return r.manifests;
 }
+
+describe("shutdown", () => {
+  it("drains in preStop for longer than uvicorn's 5 s keep-alive timeout, inside the grace period", () => {
+    const manifests = rendered(BASE_VALUES as never);
+    const command = server(manifests).lifecycle?.preStop?.exec?.command ?? [];
+    expect(command.slice(0, 2)).toEqual(["mlflow-entrypoint", "drain"]);
+    const seconds = Number(command[2]);
+    expect(seconds).toBeGreaterThan(5);
+    expect(seconds).toBeLessThan(podSpec(find(manifests, "Deployment")).terminationGracePeriodSeconds ?? 30);
+  });
+});
 
 describe("artifact modes", () => {
   it("proxied (default): --serve-artifacts --artifacts-destination gs://...", () => {
