@@ -28,8 +28,10 @@ status=0
 sudo -n --preserve-env env "PATH=$PATH:/usr/local/sbin:/usr/sbin:/sbin" "HOME=$HOME" "MLFLOW_K8S_CACHE=${MLFLOW_K8S_CACHE:-$HOME/.cache/mlflow-k8s}" "$@" || status=$?
 # kubectl's and helm's caches and config in the user's HOME, made by root under sudo, would be
 # root's afterwards: the user's own kubectl then warns "kuberc: permission denied" and helm cannot
-# write its cache. (The project dockerd's data root in the cache stays root's: only root uses it.)
-for out in .results artifacts .state "$HOME/.kube" "$HOME/.cache/helm" "$HOME/.config/helm"; do
+# write its cache; so would the CA bundle the e2e copies into the image's build context, which
+# a later build as the user (a Docker engine of its own) could not overwrite (EACCES). (The
+# project dockerd's data root in the cache stays root's: only root uses it.)
+for out in .results artifacts .state images/mlflow/build-ca-certificates.crt "$HOME/.kube" "$HOME/.cache/helm" "$HOME/.config/helm"; do
   if [ -e "$out" ]; then sudo -n chown -R "$(id -u):$(id -g)" "$out"; fi
 done
 exit "$status"

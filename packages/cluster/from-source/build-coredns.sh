@@ -21,7 +21,9 @@ BIN="$OUT/bin"
 log() { echo "[build-coredns] $*" >&2; }
 die() { echo "[build-coredns] error: $*" >&2; exit 1; }
 
-have() { [ -x "$BIN/coredns" ] && "$BIN/coredns" -version 2>/dev/null | grep -qF "CoreDNS-${COREDNS_VERSION#v}"; }
+# Output captured first: with pipefail, `coredns -version | grep -q` fails whenever grep exits
+# on the first line before coredns writes its second (SIGPIPE, exit 141), i.e. now and then.
+have() { local out; [ -x "$BIN/coredns" ] && out=$("$BIN/coredns" -version 2>/dev/null) && [[ $out == *"CoreDNS-${COREDNS_VERSION#v}"* ]]; }
 
 if have; then
   log "coredns $COREDNS_VERSION present in $BIN"
