@@ -4,17 +4,15 @@
  * the same Debian base with the provider's Docker engine, both measured by `docker image
  * inspect` .Size. The extras build is bounded at 15 minutes; a failure is recorded, not hidden.
  */
-import { copyFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { KindProvider, ambientDocker, dockerBuildArgs, docker$, type ClusterProvider, type DockerTarget } from "@mlflow-k8s/cluster";
-import { DEFAULT_IMAGE } from "../../e2e/src/phases/image.ts";
+import { DEFAULT_IMAGE, trustHostCaBundle } from "../../e2e/src/phases/image.ts";
 import { machineInfo } from "./machine.ts";
 import type { ImageData, ImageFigure, Section } from "./results.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 export const FULL_IMAGE = "mlflow-k8s/mlflow-full:3.17.2";
 export const FULL_BUILD_TIMEOUT = "15m";
-const HOST_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt";
 
 async function imageBytes(docker: DockerTarget, ref: string): Promise<number | undefined> {
   const r = await docker$(docker, { nothrow: true })`${docker.bin} image inspect -f {{.Size}} ${ref}`;
@@ -45,10 +43,7 @@ export async function buildImages(provider: ClusterProvider, log: (l: string) =>
   const docker = kind ? await kind.engine.ensure() : ambientDocker;
   const offline = kind?.engine.ours() ?? false;
   const base = kind ? await kind.engine.debianBase() : "debian:bookworm-slim";
-  // pip in both builds trusts the host's CA bundle (PyPI may be reached through a TLS-intercepting proxy).
-  for (const dir of ["images/mlflow", "bench/images/mlflow-full"]) {
-    if (existsSync(HOST_CA_BUNDLE)) copyFileSync(HOST_CA_BUNDLE, join(ROOT, dir, "build-ca-certificates.crt"));
-  }
+  for (const dir of ["images/mlflow", "bench/images/mlflow-full"]) trustHostCaBundle(join(ROOT, dir));
   const baseBytes = await imageBytes(docker, base);
   const data: ImageData = {
     base: { ref: base, status: baseBytes === undefined ? "not built" : "built", ...(baseBytes !== undefined ? { bytes: baseBytes } : {}) },

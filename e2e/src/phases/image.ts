@@ -5,6 +5,7 @@
  * <registry>/mlflow:<appVersion> and pulled from there by the pods.
  */
 import { copyFileSync, existsSync } from "node:fs";
+import { join } from "node:path";
 import { need, type Ctx } from "../context.ts";
 import { releaseMeta } from "../release.ts";
 
@@ -17,6 +18,15 @@ export function appVersion(): string {
 
 const HOST_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt";
 
+/**
+ * pip in a `docker build` of `contextDir` trusts the host's CA bundle (needed where PyPI is
+ * reached through a TLS-intercepting proxy): copied in as build-ca-certificates.crt, which the
+ * Dockerfiles keep in the build stage only and git ignores.
+ */
+export function trustHostCaBundle(contextDir: string): void {
+  if (existsSync(HOST_CA_BUNDLE)) copyFileSync(HOST_CA_BUNDLE, join(contextDir, "build-ca-certificates.crt"));
+}
+
 /** The image a release publishes, which the chart pulls by default (release.yml pushes it to GHCR). */
 export const DEFAULT_IMAGE = `${releaseMeta().defaultRepository}:${appVersion()}`;
 
@@ -25,9 +35,7 @@ export async function image(ctx: Ctx): Promise<void> {
   ctx.image = ctx.opts.image ?? DEFAULT_IMAGE;
   if (!ctx.opts.image) {
     if (!provider.buildImage) throw new Error(`provider ${provider.name} cannot build images: build images/mlflow yourself and pass --image (pushed to a registry the cluster pulls from), or give --registry`);
-    // pip in the build trusts the host's CA bundle (needed where PyPI is reached through a
-    // TLS-intercepting proxy); the Dockerfile keeps it in the build stage only, and git ignores it.
-    if (existsSync(HOST_CA_BUNDLE)) copyFileSync(HOST_CA_BUNDLE, `${ROOT}images/mlflow/build-ca-certificates.crt`);
+    trustHostCaBundle(`${ROOT}images/mlflow`);
     await provider.buildImage({ context: `${ROOT}images/mlflow`, tag: ctx.image });
     ctx.log(`  built ${ctx.image}`);
   }

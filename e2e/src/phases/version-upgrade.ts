@@ -9,7 +9,7 @@
  * chart-created-Secret path, searched for the password like the main release.
  */
 import { spawn } from "node:child_process";
-import { copyFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { ensurePythonVenv } from "@mlflow-k8s/testbed";
@@ -19,7 +19,7 @@ import { need, type Ctx } from "../context.ts";
 import { mlflowEndpoint, serverPods, waitForReadyPods } from "../kube.ts";
 import { captureMigrationJob } from "../migration-job.ts";
 import { assertPasswordNowhere, namespacePlaces } from "../password-search.ts";
-import { appVersion } from "./image.ts";
+import { appVersion, trustHostCaBundle } from "./image.ts";
 import { CHART } from "./install.ts";
 import { sideRelease } from "./side-release.ts";
 
@@ -44,8 +44,7 @@ export async function previousImage(ctx: Ctx): Promise<void> {
   const provider = need(ctx, "provider", "preflight");
   const ref = previousImageOf(ctx);
   if (!provider.buildImage) throw new Error(`provider ${provider.name} cannot build images (existing: give --registry): build ${ref} from images/mlflow with --build-arg REQUIREMENTS=requirements-previous.txt and load it, or --skip previous-image,version-upgrade`);
-  const ca = "/etc/ssl/certs/ca-certificates.crt";
-  if (existsSync(ca)) copyFileSync(ca, `${ROOT}images/mlflow/build-ca-certificates.crt`);
+  trustHostCaBundle(`${ROOT}images/mlflow`);
   await provider.buildImage({ context: `${ROOT}images/mlflow`, tag: ref, buildArgs: { REQUIREMENTS: "requirements-previous.txt" } });
   await provider.loadImage(ref);
   ctx.log(`  built ${ref} (requirements-previous.txt) and loaded it`);
