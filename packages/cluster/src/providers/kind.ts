@@ -144,6 +144,12 @@ export class KindProvider implements ClusterProvider {
     return [...this.userArgs, "--image", built.ref];
   }
 
+  private argsOnce?: Promise<string[]>;
+  /** createArgs() once per up(): it may hash every node-image input, and the stale check and create both need it. */
+  private plannedArgs(): Promise<string[]> {
+    return (this.argsOnce ??= this.createArgs());
+  }
+
   private async exists(): Promise<boolean> {
     const r = await $({ quiet: true, env: this.env() })`${kindBinary()} get clusters`.nothrow();
     return r.stdout.split("\n").map((l) => l.trim()).includes(this.clusterName);
@@ -160,6 +166,7 @@ export class KindProvider implements ClusterProvider {
 
   async up(): Promise<ClusterInfo> {
     mkdirSync(this.stateDir, { recursive: true });
+    this.argsOnce = undefined;
     this.target = await this.engine.ensure();
     this.registry = new LocalRegistry(this.target, this.log, { base: await this.engine.debianBase() });
     if (await this.exists()) {
@@ -213,7 +220,7 @@ export class KindProvider implements ClusterProvider {
    * built or named image; kind's own image follows KUBERNETES_VERSION, as kind create does.
    */
   private async nodeImageChanged(): Promise<string | undefined> {
-    const args = await this.createArgs();
+    const args = await this.plannedArgs();
     const i = args.indexOf("--image");
     if (i < 0 || hasFlag(this.userArgs, "--image")) return undefined;
     const want = args[i + 1];
@@ -223,7 +230,7 @@ export class KindProvider implements ClusterProvider {
   }
 
   private async create(): Promise<void> {
-    const args = await this.createArgs();
+    const args = await this.plannedArgs();
     const config = this.configFile;
     writeFileSync(config, renderKindConfig({ nodePorts: this.nodePorts }));
     await step(this.log, `kind create cluster ${this.clusterName} ${args.join(" ")}`, async () => {
