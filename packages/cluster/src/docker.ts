@@ -43,6 +43,19 @@ export async function dockerBuild(target: DockerTarget, spec: ImageBuildSpec, op
   }
 }
 
+/** Where `imageRef` goes in `registry`: the same name and tag under the registry host ("mlflow-k8s/mlflow:1" -> "<registry>/mlflow:1"). */
+export function registryRef(imageRef: string, registry: string): string {
+  return `${registry}/${imageRef.slice(imageRef.lastIndexOf("/") + 1)}`;
+}
+
+/** `docker tag` + `docker push` of a local image to registryRef(imageRef, registry); returns that reference. */
+export async function pushToRegistry(target: DockerTarget, imageRef: string, registry: string): Promise<string> {
+  const pushed = registryRef(imageRef, registry);
+  await docker$(target)`${target.bin} tag ${imageRef} ${pushed}`;
+  await docker$(target)`${target.bin} push ${pushed}`;
+  return pushed;
+}
+
 export async function dockerHasImage(target: DockerTarget, ref: string): Promise<boolean> {
   const r = await docker$(target)`${target.bin} image inspect ${ref}`.nothrow();
   return r.exitCode === 0;

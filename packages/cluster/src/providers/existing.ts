@@ -11,10 +11,9 @@ import { KubeConfig, CoreV1Api, VersionApi } from "@kubernetes/client-node";
 import { existsSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { $ } from "zx";
 import type { Availability, ClusterInfo, ClusterProvider, ImageBuildSpec } from "../provider.ts";
 import { assertPinnedTag } from "../offline-images.ts";
-import { ambientDocker, dockerBuild } from "../docker.ts";
+import { ambientDocker, dockerBuild, pushToRegistry } from "../docker.ts";
 
 /** The kubeconfig file the ambient configuration names (first of KUBECONFIG, else ~/.kube/config). */
 export function ambientKubeconfigPath(env: NodeJS.ProcessEnv = process.env): string | undefined {
@@ -137,10 +136,7 @@ export class ExistingProvider implements ClusterProvider {
     assertPinnedTag(imageRef);
     const registry = this.options.registry;
     if (registry && !imageRef.startsWith(`${registry}/`)) {
-      const pushed = `${registry}/${imageRef.slice(imageRef.lastIndexOf("/") + 1)}`;
-      await $({ quiet: true })`docker tag ${imageRef} ${pushed}`;
-      await $({ quiet: true })`docker push ${pushed}`;
-      return pushed;
+      return pushToRegistry(ambientDocker, imageRef, registry);
     }
     // Pulled by the nodes from the registry it names (a pull failure shows on the pods).
     if (namesRegistry(imageRef)) return imageRef;

@@ -18,7 +18,7 @@ import type { Availability, ClusterInfo, ClusterProvider, ImageBuildSpec } from 
 import { COREDNS_VERSION, cacheRoot } from "../layout.ts";
 import { assertPinnedTag } from "../offline-images.ts";
 import type { DockerTarget } from "../docker.ts";
-import { dockerBuild, dockerHasImage } from "../docker.ts";
+import { dockerBuild, dockerHasImage, pushToRegistry, registryRef } from "../docker.ts";
 import { stderrLogger, step } from "../log.ts";
 import type { Logger } from "../log.ts";
 import { hasFlag, kindVersionArgs, parseDockerNetworkGateway } from "../hostaddr.ts";
@@ -255,13 +255,7 @@ export class KindProvider implements ClusterProvider {
   async loadImage(imageRef: string): Promise<string> {
     assertPinnedTag(imageRef);
     const registry = this.registry ?? new LocalRegistry((this.target ??= await this.engine.ensure()), this.log);
-    const name = imageRef.slice(imageRef.lastIndexOf("/") + 1);
-    const pushed = `${registry.host}/${name}`;
-    await step(this.log, `docker push ${pushed}`, async () => {
-      await $({ quiet: true, env: this.env() })`${this.target!.bin} tag ${imageRef} ${pushed}`;
-      await $({ quiet: true, env: this.env() })`${this.target!.bin} push ${pushed}`;
-    });
-    return pushed;
+    return step(this.log, `docker push ${registryRef(imageRef, registry.host)}`, () => pushToRegistry(this.target!, imageRef, registry.host));
   }
 
   /** docker build on the engine kind uses; FROM our debootstrap Debian where that engine is ours (no registry to pull a base from). */
