@@ -9,6 +9,5 @@ export { KUBERNETES_VERSION, COREDNS_VERSION, PAUSE_IMAGE, DEBIAN_BASE_IMAGE, ca
 export { assertPinnedTag } from "./offline-images.ts";
 export { step, waitFor, stderrLogger, FatalWaitError } from "./log.ts";
 export type { Logger } from "./log.ts";
-export { buildAndLoadImage } from "./images.ts";
-export { kubeClients, kubeConfigFor, nodeAddress, nodePortAddress, nodePortOf, serviceNodePort, waitForNodesReady, waitForDeploymentAvailable, waitForPodsReady } from "./kube.ts";
+export { kubeClients, nodeAddress, serviceNodePort } from "./kube.ts";
 export type { Kube } from "./kube.ts";

@@ -1,10 +1,9 @@
 /**
- * Small waits and queries the e2e needs on any provider's cluster, through
+ * Queries the e2e needs on any provider's cluster, through
  * @kubernetes/client-node and the ClusterInfo a provider returned.
  */
 import { AppsV1Api, CoreV1Api, KubeConfig, type V1Node, type V1Service } from "@kubernetes/client-node";
 import type { ClusterInfo } from "./provider.ts";
-import { waitFor } from "./log.ts";
 
 export function kubeConfigFor(info: ClusterInfo): KubeConfig {
   const kc = new KubeConfig();
@@ -44,11 +43,6 @@ export function nodeAddress(nodes: V1Node[], providerHost?: string): string {
   throw new Error(`Ready node ${ready[0]?.metadata?.name} reports no InternalIP or ExternalIP address`);
 }
 
-/** Where NodePorts answer from this machine (see nodeAddress). */
-export async function nodePortAddress(info: ClusterInfo, k: Kube = kubeClients(info)): Promise<string> {
-  return nodeAddress(info.nodePortHost ? [] : (await k.core.listNode()).items, info.nodePortHost);
-}
-
 /** The nodePort of the Service's port named `portName` (or its only port); without a name, its first port. */
 export function serviceNodePort(service: V1Service, portName?: string): number {
   const name = `${service.metadata?.namespace}/${service.metadata?.name}`;
@@ -60,41 +54,4 @@ export function serviceNodePort(service: V1Service, portName?: string): number {
   if (!port) throw new Error(`Service ${name} has no port named "${portName}" (ports: ${ports.map((p) => p.name).join(", ")})`);
   if (!port.nodePort) throw new Error(`Service ${name} port "${port.name ?? portName ?? ports.indexOf(port)}" has no nodePort assigned yet`);
   return port.nodePort;
-}
-
-/** The nodePort of a Service port (by name, or the first port), read from the API. */
-export async function nodePortOf(k: Kube, namespace: string, service: string, portName?: string): Promise<number> {
-  return serviceNodePort(await k.core.readNamespacedService({ name: service, namespace }), portName);
-}
-
-export async function waitForNodesReady(k: Kube, timeoutMs = 120_000): Promise<void> {
-  await waitFor("every node Ready", timeoutMs, async () => {
-    const nodes = await k.core.listNode();
-    return (nodes.items.length > 0 && nodes.items.every((n) => n.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"))) || undefined;
-  });
-}
-
-/** Waits until the Deployment's current generation is fully rolled out and available. */
-export async function waitForDeploymentAvailable(k: Kube, namespace: string, name: string, timeoutMs = 300_000): Promise<void> {
-  await waitFor(`deployment ${namespace}/${name} available`, timeoutMs, async () => {
-    const d = await k.apps.readNamespacedDeployment({ name, namespace });
-    const want = d.spec?.replicas ?? 1;
-    const st = d.status ?? {};
-    return (
-      ((st.observedGeneration ?? 0) >= (d.metadata?.generation ?? 0) &&
-        (st.updatedReplicas ?? 0) === want &&
-        (st.availableReplicas ?? 0) === want &&
-        (st.replicas ?? 0) === want) ||
-      undefined
-    );
-  }, 1000);
-}
-
-/** Waits until at least `min` pods match and all of them are Ready. */
-export async function waitForPodsReady(k: Kube, namespace: string, labelSelector: string, timeoutMs = 300_000, min = 1): Promise<void> {
-  await waitFor(`pods ${labelSelector} in ${namespace} Ready`, timeoutMs, async () => {
-    const pods = await k.core.listNamespacedPod({ namespace, labelSelector });
-    const live = pods.items.filter((p) => !p.metadata?.deletionTimestamp);
-    return (live.length >= min && live.every((p) => p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"))) || undefined;
-  }, 1000);
 }
