@@ -4,6 +4,9 @@ import { join } from "node:path";
 import { httpRequest, urlHost } from "./http.ts";
 import { fakeGcsServerBinary } from "./paths.ts";
 import { freePort, startProcess, waitFor, type ManagedProcess } from "./process.ts";
+import { GcsJsonApi, type GcsObject } from "./gcs-json.ts";
+
+export type { GcsObject };
 
 export interface GcsEmulatorOptions {
   /** Address to listen on; default 127.0.0.1. */
@@ -17,17 +20,6 @@ export interface GcsEmulatorOptions {
   /** Parent for the emulator's files; default a new dir under the OS temp dir. */
   baseDir?: string;
   readyTimeoutMs?: number;
-}
-
-/** One object as the emulator's JSON API lists it. */
-export interface GcsObject {
-  bucket: string;
-  name: string;
-  size: number;
-  contentType?: string;
-  md5Hash?: string;
-  /** gs://bucket/name */
-  uri: string;
 }
 
 /**
@@ -109,7 +101,7 @@ export class GcsEmulator {
       "-log-level", "warn",
     ], { env: { PATH: "/usr/bin:/bin", HOME: this.baseDir }, logFile: join(this.baseDir, "fake-gcs-server.log") });
     this.proc = proc;
-    await waitFor(async () => (await this.api("GET", "/storage/v1/b")).status === 200, {
+    await waitFor(async () => this.json.ready(), {
       timeoutMs: this.readyTimeoutMs,
       what: `fake-gcs-server on ${this.url}`,
       abortIf: () => (proc.running ? undefined : `fake-gcs-server exited: ${proc.logTail(15)}`),
@@ -131,55 +123,30 @@ export class GcsEmulator {
     return this.proc?.log() ?? "";
   }
 
-  private async api(method: string, path: string, body?: unknown) {
-    return httpRequest({
+  private readonly json = new GcsJsonApi((method, path, body) =>
+    httpRequest({
       host: this.host,
       port: this.port,
       method,
       path,
       headers: body === undefined ? {} : { "content-type": "application/json" },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-  }
+    }),
+  );
 
   /** POST /storage/v1/b: creates a bucket (an existing one is fine). */
-  async createBucket(name: string): Promise<void> {
-    const res = await this.api("POST", "/storage/v1/b?project=mlflow-k8s-test", { name });
-    if (res.status !== 200 && res.status !== 409) {
-      throw new Error(`creating bucket ${name} in the emulator: HTTP ${res.status} ${res.text}`);
-    }
+  createBucket(name: string): Promise<void> {
+    return this.json.createBucket(name);
   }
 
   /** Every object under `prefix`, through the emulator's own JSON API (GET /storage/v1/b/<bucket>/o). */
-  async listObjects(prefix = "", bucket = this.bucket): Promise<GcsObject[]> {
-    const out: GcsObject[] = [];
-    let pageToken: string | undefined;
-    do {
-      const q = new URLSearchParams({ prefix });
-      if (pageToken) q.set("pageToken", pageToken);
-      const res = await this.api("GET", `/storage/v1/b/${encodeURIComponent(bucket)}/o?${q.toString()}`);
-      if (res.status !== 200) throw new Error(`listing gs://${bucket}/${prefix}: HTTP ${res.status} ${res.text}`);
-      const page = JSON.parse(res.text) as { items?: { name: string; size?: string | number; contentType?: string; md5Hash?: string }[]; nextPageToken?: string };
-      for (const item of page.items ?? []) {
-        out.push({
-          bucket,
-          name: item.name,
-          size: Number(item.size ?? 0),
-          ...(item.contentType ? { contentType: item.contentType } : {}),
-          ...(item.md5Hash ? { md5Hash: item.md5Hash } : {}),
-          uri: `gs://${bucket}/${item.name}`,
-        });
-      }
-      pageToken = page.nextPageToken || undefined;
-    } while (pageToken);
-    return out;
+  listObjects(prefix = "", bucket = this.bucket): Promise<GcsObject[]> {
+    return this.json.listObjects(bucket, prefix);
   }
 
   /** An object's bytes (GET ...?alt=media). */
-  async readObject(name: string, bucket = this.bucket): Promise<Buffer> {
-    const res = await this.api("GET", `/storage/v1/b/${encodeURIComponent(bucket)}/o/${encodeURIComponent(name)}?alt=media`);
-    if (res.status !== 200) throw new Error(`reading gs://${bucket}/${name}: HTTP ${res.status} ${res.text}`);
-    return res.body;
+  readObject(name: string, bucket = this.bucket): Promise<Buffer> {
+    return this.json.readObject(bucket, name);
   }
 }
 

@@ -1,5 +1,6 @@
 export { startPostgres, PostgresServer, dbEnv, type PostgresOptions, type DbConnection } from "./postgres.ts";
 export { startGcsEmulator, GcsEmulator, type GcsEmulatorOptions, type GcsObject } from "./gcs.ts";
+export { GcsJsonApi, type GcsTransport } from "./gcs-json.ts";
 export {
   startMlflowServer,
   MlflowServer,
