@@ -10,7 +10,7 @@ import { serverPods, waitForReadyPods } from "../kube.ts";
 import { startLoad } from "../load.ts";
 import { captureMigrationJob, judgeWaitingMigration, migrationJobState } from "../migration-job.ts";
 import { assertPasswordNowhere, namespacePlaces, type Place } from "../password-search.ts";
-import { podGet } from "../pod-proxy.ts";
+import { podGet } from "../api-proxy.ts";
 import { analyseRecovery, type Sample } from "../recovery.ts";
 import { chartArgs, helmValuesArgs } from "./install.ts";
 import { verifyWritten } from "./rest.ts";

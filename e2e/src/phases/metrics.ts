@@ -8,7 +8,7 @@
 import { strict as assert } from "node:assert";
 import { need, type Ctx } from "../context.ts";
 import { serverPods } from "../kube.ts";
-import { podGet } from "../pod-proxy.ts";
+import { podGet } from "../api-proxy.ts";
 
 export const REQUEST_SERIES = "mlflow_http_request_total";
 
