@@ -244,6 +244,8 @@ export async function runClusterSections(wanted: Set<string>): Promise<Sections>
   const opts: E2eOptions = {
     command: "run",
     provider: (process.env.MLFLOW_K8S_PROVIDER as E2eOptions["provider"]) ?? "kind",
+    access: "nodeport",
+    services: "host",
     keep: false,
     timeoutSeconds: 600,
     namespace: "mlflow-bench",

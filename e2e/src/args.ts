@@ -14,6 +14,17 @@ export interface E2eOptions {
   hostAddress?: string;
   /** With provider existing: BASE_IMAGE for the image builds (where debian:bookworm-slim cannot be pulled). */
   baseImage?: string;
+  /**
+   * How this machine reaches MLflow: the NodePort, the API server's service proxy (`kubectl
+   * proxy`), or auto (the NodePort when it answers, else the proxy). `up` always uses the NodePort.
+   */
+  access: "auto" | "nodeport" | "proxy";
+  /**
+   * Where PostgreSQL and the GCS emulator run: on this machine (where pods reach it), in the
+   * cluster (in a namespace of their own), or auto (this machine when the provider names an
+   * address pods reach, else the cluster).
+   */
+  services: "auto" | "host" | "cluster";
   /** Leave the cluster running after `run` (a second run reuses it). */
   keep: boolean;
   /** Use this already-built image instead of building images/mlflow. */
@@ -80,6 +91,8 @@ export function parseArgs(argv: string[]): E2eOptions {
       ...(opts.registry ? { registry: String(opts.registry).replace(/\/+$/, "") } : {}),
       ...(opts.hostAddress ? { hostAddress: String(opts.hostAddress) } : {}),
       ...(opts.baseImage ? { baseImage: String(opts.baseImage) } : {}),
+      access: (opts.access as E2eOptions["access"] | undefined) ?? (command === "up" ? "nodeport" : "auto"),
+      services: (opts.services as E2eOptions["services"] | undefined) ?? "auto",
       keep: Boolean(opts.keep),
       ...(opts.image ? { image: String(opts.image) } : {}),
       ...(opts.values ? { values: String(opts.values) } : {}),
@@ -97,6 +110,8 @@ export function parseArgs(argv: string[]): E2eOptions {
     .option("--image <ref>", "use this image (already built) instead of building images/mlflow")
     .option("--values <file>", "extra values file layered over the generated ones")
     .option("--report <file>", "write a JSON report of the phases")
+    .addOption(new Option("--access <how>", "how this machine reaches MLflow: the NodePort, the API server's service proxy (kubectl proxy on loopback), or auto (the NodePort when it answers)").choices(["auto", "nodeport", "proxy"]).default("auto"))
+    .addOption(new Option("--services <where>", "where PostgreSQL and the GCS emulator run: on this machine, in the cluster (needs images the cluster can pull: kind, or --registry), or auto (this machine when pods can reach it)").choices(["auto", "host", "cluster"]).default("auto"))
     .option("--skip <phases>", "comma-separated phases to leave out (reported as not run)", (v: string) => v.split(",").map((x) => x.trim()).filter(Boolean))
     .action(done("run"));
   common(program.command("up").description("phases 1-7 with development defaults; leaves MLflow running and prints its URL"))

@@ -9,9 +9,8 @@ import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, wri
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { isProviderName, kubeClients, selectProvider, waitFor } from "@mlflow-k8s/cluster";
-import { GcsEmulator, PostgresServer } from "@mlflow-k8s/testbed";
 import type { E2eOptions } from "./args.ts";
-import type { Ctx } from "./context.ts";
+import type { Ctx, TestBucket, TestDatabase } from "./context.ts";
 import { clusterUp, preflight } from "./phases/cluster.ts";
 import { newPassword } from "./phases/dependencies.ts";
 import { image } from "./phases/image.ts";
@@ -50,8 +49,8 @@ async function startServices(ctx: Ctx): Promise<void> {
     existsSync(SERVICES) ? (JSON.parse(readFileSync(SERVICES, "utf8")) as { db: { host: string; port: number }; gcs: { url: string } }) : undefined,
   );
   // The phases only need the addresses; these objects are handles without processes.
-  ctx.db = { connection: { ...state.db, database: "mlflow", user: "mlflow", password: ctx.dbPassword } } as unknown as PostgresServer;
-  ctx.gcs = { url: state.gcs.url } as unknown as GcsEmulator;
+  ctx.db = { connection: { ...state.db, database: "mlflow", user: "mlflow", password: ctx.dbPassword } } as unknown as TestDatabase;
+  ctx.gcs = { url: state.gcs.url } as unknown as TestBucket;
   log(`  PostgreSQL ${state.db.host}:${state.db.port} and GCS emulator ${state.gcs.url} (pid ${child.pid})`);
 }
 

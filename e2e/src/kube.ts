@@ -34,7 +34,7 @@ export async function assertReachable(host: string, port: number, timeoutMs = 10
     const socket = connect({ host, port, timeout: timeoutMs });
     const fail = (why: string) => {
       socket.destroy();
-      reject(new Error(`the NodePort ${host}:${port} is not reachable from this machine (${why}): run the e2e where node addresses are routable (inside the cluster's network), or open the NodePort range to this machine`));
+      reject(new Error(`the NodePort ${host}:${port} is not reachable from this machine (${why}): run the e2e where node addresses are routable (inside the cluster's network), or open the NodePort range to this machine, or reach MLflow through the API server (--access proxy)`));
     };
     socket.once("connect", () => {
       socket.destroy();

@@ -8,7 +8,8 @@ import type { ClusterInfo } from "@mlflow-k8s/cluster";
 
 export interface Tools {
   helm: (args: string[]) => ProcessPromise;
-  kubectl: (args: string[]) => ProcessPromise;
+  /** `input` goes to kubectl's stdin (manifests, SQL for `kubectl exec -i`): never on its command line. */
+  kubectl: (args: string[], input?: string) => ProcessPromise;
 }
 
 export function toolsFor(cluster: ClusterInfo): Tools {
@@ -16,7 +17,7 @@ export function toolsFor(cluster: ClusterInfo): Tools {
   const sh = $({ env, quiet: true });
   return {
     helm: (args) => sh`helm --kube-context ${cluster.context} ${args}`,
-    kubectl: (args) => sh`kubectl --context ${cluster.context} ${args}`,
+    kubectl: (args, input) => (input === undefined ? sh : $({ env, quiet: true, input }))`kubectl --context ${cluster.context} ${args}`,
   };
 }
 

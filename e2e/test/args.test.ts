@@ -60,3 +60,19 @@ describe("e2e flags", () => {
     expect(() => parseArgs(argv)).toThrow(message);
   });
 });
+
+describe("where the e2e reaches MLflow and runs its services", () => {
+  it("defaults run to auto for both, and up to the NodePort", () => {
+    expect(parseArgs([])).toMatchObject({ access: "auto", services: "auto" });
+    expect(parseArgs(["up"])).toMatchObject({ access: "nodeport" });
+  });
+
+  it("takes --access proxy and --services cluster", () => {
+    expect(parseArgs(["--provider", "existing", "--context", "c", "--access", "proxy", "--services", "cluster"])).toMatchObject({ access: "proxy", services: "cluster" });
+  });
+
+  it("refuses an unknown access mode or placement, naming the choices", () => {
+    expect(() => parseArgs(["--access", "port-forward"])).toThrow(/--access <how>' argument 'port-forward' is invalid\. Allowed choices are auto, nodeport, proxy/);
+    expect(() => parseArgs(["--services", "gke"])).toThrow(/--services <where>' argument 'gke' is invalid\. Allowed choices are auto, host, cluster/);
+  });
+});

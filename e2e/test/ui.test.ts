@@ -10,6 +10,12 @@ describe("UI phase checks", () => {
     expect(pageProblems({ blocked: [], errors: [USERS_404] })).toEqual([]);
   });
 
+  it("takes the same 404 under the API server's service proxy (--access proxy), and no other path prefix", () => {
+    const proxied = USERS_404.replace("127.0.0.1:30080/", "127.0.0.1:40671/api/v1/namespaces/mlflow-e2e/services/mlflow:http/proxy/");
+    expect(pageProblems({ blocked: [], errors: [proxied] })).toEqual([]);
+    expect(pageProblems({ blocked: [], errors: [USERS_404.replace("30080/", "30080/elsewhere/")] })).toHaveLength(1);
+  });
+
   it("fails on any request off the NodePort, naming it", () => {
     expect(pageProblems({ blocked: ["https://cdn.example.com/x.js"], errors: [] })).toEqual(["the UI asked for 1 URL(s) off the NodePort (blocked): https://cdn.example.com/x.js"]);
   });

@@ -11,9 +11,9 @@ import { MlflowClient } from "@mlflow-k8s/mlflow-client";
 import YAML from "yaml";
 import { $ } from "zx";
 import type { Ctx } from "../context.ts";
-import { applySecret, mlflowEndpoint, serverPods, waitForReadyPods } from "../kube.ts";
+import { applySecret, serverPods, waitForReadyPods } from "../kube.ts";
 import { startLoad } from "../load.ts";
-import { CHART } from "./install.ts";
+import { CHART, sideReleaseUrl } from "./install.ts";
 import { sideRelease } from "./side-release.ts";
 
 const ROOT = new URL("../../../", import.meta.url).pathname;
@@ -45,7 +45,7 @@ export async function chartUpgrade(ctx: Ctx): Promise<void> {
   await applySecret(kube, ns, `${release}-db-password`, { password: side.password });
   try {
     await tools.helm(["install", release, base.path, ...helmArgs]);
-    const { url } = await mlflowEndpoint(kube, { namespace: ns, release, providerHost: ctx.cluster?.nodePortHost });
+    const url = await sideReleaseUrl(ctx, ns, release);
     const client = new MlflowClient({ baseUrl: url, retries: 3 });
     const experimentId = await client.createExperiment(`chart-upgrade-${Date.now()}`);
     const { info } = await client.createRun({ experimentId, runName: "before-chart-upgrade" });

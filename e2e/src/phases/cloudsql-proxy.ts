@@ -15,9 +15,9 @@ import { AppsV1Api, type V1Container, type V1PodSpec } from "@kubernetes/client-
 import { MlflowClient } from "@mlflow-k8s/mlflow-client";
 import YAML from "yaml";
 import { need, type Ctx } from "../context.ts";
-import { applySecret, mlflowEndpoint, serverPods, type Kube } from "../kube.ts";
+import { applySecret, serverPods, type Kube } from "../kube.ts";
 import { captureMigrationJob } from "../migration-job.ts";
-import { CHART } from "./install.ts";
+import { CHART, sideReleaseUrl } from "./install.ts";
 import { sideRelease } from "./side-release.ts";
 
 const ROOT = new URL("../../../", import.meta.url).pathname;
@@ -107,7 +107,7 @@ export async function cloudSqlProxy(ctx: Ctx): Promise<void> {
     assert.equal(server.dbHost, "127.0.0.1", "the server's DB_HOST");
     assert.equal(server.sidecar.image, image, "the sidecar runs the stand-in image");
 
-    const { url } = await mlflowEndpoint(kube, { namespace: ns, release, providerHost: ctx.cluster?.nodePortHost });
+    const url = await sideReleaseUrl(ctx, ns, release);
     const client = new MlflowClient({ baseUrl: url, retries: 3 });
     const experimentId = await client.createExperiment(`proxy-${Date.now()}`);
     const { info } = await client.createRun({ experimentId, runName: "through-the-proxy" });

@@ -4,7 +4,8 @@ import { join } from "node:path";
 import { buildChartValues, parseGeneratorInput, renderValuesFile } from "@mlflow-k8s/values";
 import { MlflowClient } from "@mlflow-k8s/mlflow-client";
 import { BUCKET, DB_SECRET, need, type Ctx } from "../context.ts";
-import { applySecret, assertReachable, ensureNamespace, mlflowEndpoint, serverPods } from "../kube.ts";
+import { chooseAccess, releaseUrl } from "../access.ts";
+import { applySecret, ensureNamespace, serverPods } from "../kube.ts";
 import { CHART, releaseChart } from "../release.ts";
 
 export { CHART };
@@ -96,9 +97,16 @@ async function logPulledImages(ctx: Ctx): Promise<void> {
 
 export async function discover(ctx: Ctx): Promise<void> {
   const kube = need(ctx, "kube", "cluster");
-  const endpoint = await mlflowEndpoint(kube, { namespace: ctx.opts.namespace, release: ctx.opts.release, providerHost: ctx.cluster?.nodePortHost });
-  await assertReachable(endpoint.host, endpoint.port);
-  ctx.url = endpoint.url;
-  ctx.client = new MlflowClient({ baseUrl: endpoint.url, timeoutMs: 20_000, retries: 6, onRetry: (i) => ctx.log(`  retry ${i.attempt} of ${i.request} in ${i.delayMs} ms: ${i.error.message}`) });
-  ctx.log(`  MLflow at ${endpoint.url} (node ${endpoint.host}, nodePort ${endpoint.port})`);
+  const cluster = need(ctx, "cluster", "cluster");
+  const target = { namespace: ctx.opts.namespace, release: ctx.opts.release };
+  ctx.access = await chooseAccess(kube, cluster, ctx.opts.access, target, ctx.log);
+  const url = await releaseUrl(kube, cluster, ctx.access, target);
+  ctx.url = url;
+  ctx.client = new MlflowClient({ baseUrl: url, timeoutMs: 20_000, retries: 6, onRetry: (i) => ctx.log(`  retry ${i.attempt} of ${i.request} in ${i.delayMs} ms: ${i.error.message}`) });
+  ctx.log(`  MLflow at ${url} (${ctx.access.mode === "proxy" ? "the API server's service proxy, through kubectl proxy on loopback" : "the NodePort"})`);
+}
+
+/** The base URL of a side release (the upgrade and proxy phases), reached as the main one is. */
+export async function sideReleaseUrl(ctx: Ctx, namespace: string, release: string): Promise<string> {
+  return releaseUrl(need(ctx, "kube", "cluster"), need(ctx, "cluster", "cluster"), need(ctx, "access", "discover"), { namespace, release });
 }

@@ -41,6 +41,7 @@ export async function teardown(ctx: Ctx): Promise<void> {
     const namespace = await removeRelease(ctx.tools, ctx.kube, ctx.opts.namespace, ctx.opts.release);
     ctx.log(`  release removed; ${namespace}`);
   }
+  ctx.access?.proxy?.stop();
   await ctx.db?.destroy();
   await ctx.gcs?.destroy();
   if (ctx.provider && !ctx.opts.keep) {

@@ -12,9 +12,10 @@ import { need, type Ctx } from "../context.ts";
 
 /**
  * Console errors MLflow's own UI prints on a healthy server, each matched exactly: the UI asks
- * for the logged-in user, an endpoint only the basic-auth app serves (404 without it).
+ * for the logged-in user, an endpoint only the basic-auth app serves (404 without it). The base
+ * URL is the NodePort's root, or (--access proxy) the API server's service proxy path.
  */
-export const EXPECTED_CONSOLE_ERRORS = [/^console: Failed to load resource: the server responded with a status of 404 \(Not Found\) \(https?:\/\/[^/]+\/ajax-api\/2\.0\/mlflow\/users\/current\)$/];
+export const EXPECTED_CONSOLE_ERRORS = [/^console: Failed to load resource: the server responded with a status of 404 \(Not Found\) \(https?:\/\/[^/]+(?:\/api\/v1\/namespaces\/[^/]+\/services\/[^/]+\/proxy)?\/ajax-api\/2\.0\/mlflow\/users\/current\)$/];
 
 /** Generous bounds for a page on two shared cores, not timing assertions. */
 const WAIT_MS = 90_000;

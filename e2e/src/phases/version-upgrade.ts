@@ -16,11 +16,11 @@ import { ensurePythonVenv } from "@mlflow-k8s/testbed";
 import { MlflowClient } from "@mlflow-k8s/mlflow-client";
 import { strict as assert } from "node:assert";
 import { need, type Ctx } from "../context.ts";
-import { mlflowEndpoint, serverPods, waitForReadyPods } from "../kube.ts";
+import { serverPods, waitForReadyPods } from "../kube.ts";
 import { captureMigrationJob } from "../migration-job.ts";
 import { assertPasswordNowhere, namespacePlaces } from "../password-search.ts";
 import { appVersion, trustHostCaBundle } from "./image.ts";
-import { CHART } from "./install.ts";
+import { CHART, sideReleaseUrl } from "./install.ts";
 import { sideRelease } from "./side-release.ts";
 
 const ROOT = new URL("../../../", import.meta.url).pathname;
@@ -111,7 +111,7 @@ export async function versionUpgrade(ctx: Ctx): Promise<void> {
     } finally {
       captures.push(await installCapture.stop());
     }
-    const { url } = await mlflowEndpoint(kube, { namespace: ns, release, providerHost: ctx.cluster?.nodePortHost });
+    const url = await sideReleaseUrl(ctx, ns, release);
     const client = new MlflowClient({ baseUrl: url, retries: 3 });
     assert.equal((await client.version()).trim(), from, `release ${release} runs MLflow ${from} before the upgrade`);
     ctx.log(`  ${release} installed with MLflow ${from} (chart-created Secret) at ${url}`);
