@@ -4,7 +4,7 @@ declare module "autocannon" {
     method?: string;
     path?: string;
     headers?: Record<string, string>;
-    body?: string;
+    body?: string | Buffer;
     setupRequest?: (req: Request, context: Record<string, unknown>) => Request;
   }
   interface Options {
@@ -15,7 +15,7 @@ declare module "autocannon" {
     timeout?: number;
     method?: string;
     headers?: Record<string, string>;
-    body?: string;
+    body?: string | Buffer;
     requests?: Request[];
   }
   interface Histogram {

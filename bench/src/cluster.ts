@@ -28,8 +28,9 @@ import { buildImages } from "./image.ts";
 import { kindSection } from "./kind.ts";
 import { runLoad } from "./loadgen.ts";
 import { machineInfo } from "./machine.ts";
-import { startPlainServer } from "./plain.ts";
-import type { Endpoint, InstallData, InstallTime, ScalingData, Section, Sections, ThroughputData } from "./results.ts";
+import { measurePeers } from "./peers.ts";
+import type { Endpoint, InstallData, InstallTime, ScalingData, Section, Sections } from "./results.ts";
+import type { PeersData } from "./peers-report.ts";
 import { podMemoryBytes, type StatsSummary } from "./kubelet.ts";
 
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
@@ -162,38 +163,17 @@ async function measure(baseUrl: string, endpoint: Endpoint, runId: string) {
   return r;
 }
 
-async function throughputSection(s: Session): Promise<Section<ThroughputData>> {
+async function peersSection(s: Session): Promise<Section<PeersData>> {
   const started = performance.now();
-  const chart = YAML.parse(readFileSync(join(CHART, "values.yaml"), "utf8")) as { replicaCount: number; server: { workers: number }; resources: { requests: { cpu: string; memory: string }; limits: { memory: string } } };
-  const data: ThroughputData = {
-    connections: LOAD.connections,
-    durationSeconds: LOAD.durationSeconds,
-    targets: {
-      chart: `the chart's defaults (${chart.replicaCount} replica, ${chart.server.workers} workers, requests ${chart.resources.requests.cpu} CPU / ${chart.resources.requests.memory}, limit ${chart.resources.limits.memory}), PostgreSQL 15 on the host, GCS emulator for artifacts, through the NodePort (kube-proxy iptables) on 127.0.0.1`,
-      plain: "",
-    },
-    runs: [],
-  };
   const notes = [
-    `log-batch: ${10} metrics per request, a new step each time. get-run: one run with 10 params and 10 metrics.`,
-    "Both servers share the machine's 2 cores with autocannon itself, so absolute figures are low; the ratio is the figure.",
+    "Every peer runs in the same cluster at the same time (idle while another is measured), on the same PostgreSQL and GCS emulator, reached through its own NodePort on the node's address by autocannon on this machine, which shares the 2 cores with them.",
+    "log-batch: 10 metrics per request, a new step each time, to the bench run. get-run: the bench run (10 params, 10 metrics). search-runs: `params.group = '7' and metrics.loss < 0.5`, one page of 50, over the seeded runs. artifact-put: a new 1 MiB object per request through the server's artifact proxy to the emulator. artifact-get: the seeded 1 MiB object back through the proxy.",
+    "A ratio is printed only where the chart's range of rounds and the peer's do not overlap.",
   ];
-  let plain: Awaited<ReturnType<typeof startPlainServer>> | undefined;
   try {
-    plain = await startPlainServer(log);
-    data.targets.plain = `\`${plain.command}\` from the project's venv (MLflow's defaults: 4 workers, SQLite and ./mlartifacts in its working directory), on 127.0.0.1`;
-    const ids = { chart: await seedRun(s.baseUrl), plain: await seedRun(plain.url) };
-    for (const endpoint of ["get-run", "log-batch"] as const) {
-      for (const target of ["chart", "plain"] as const) {
-        const url = target === "chart" ? s.baseUrl : plain.url;
-        data.runs.push({ target, endpoint, ...(await measure(url, endpoint, ids[target])) });
-      }
-    }
-    return section(started, data, notes);
+    return section(started, await measurePeers(s.ctx, s.provider, log), notes);
   } catch (e) {
-    return section(started, data, notes, message(e));
-  } finally {
-    await plain?.stop();
+    return section(started, { rounds: 0, knobRounds: 0, connections: 0, durationSeconds: 0, warmupSeconds: 0, seededRuns: 0, peers: { chart: "", "mlflow-defaults": "", "official-recipe": "" }, resources: "", postgres: "", runs: [], knobs: [] } as PeersData, notes, message(e));
   }
 }
 
@@ -260,7 +240,7 @@ export async function runClusterSections(wanted: Set<string>): Promise<Sections>
   const provider = need(ctx, "provider", "preflight");
   try {
     if (wanted.has("image")) out.image = await buildImages(provider, log);
-    if (!["install", "throughput", "scaling"].some((n) => wanted.has(n))) return out;
+    if (!["install", "peers", "scaling"].some((n) => wanted.has(n))) return out;
     await clusterUp(ctx);
     // Build images/mlflow with the e2e's own phase, but leave loading it to the install timing
     // (kind: pushed to the registry now; the cold install pulls it).
@@ -280,7 +260,7 @@ export async function runClusterSections(wanted: Set<string>): Promise<Sections>
       if (!(provider instanceof KindProvider)) await provider.loadImage(need(ctx, "image", "image"));
       await timedInstall(s, await freshDatabase(s));
     }
-    if (wanted.has("throughput")) out.throughput = await throughputSection(s);
+    if (wanted.has("peers")) out.peers = await peersSection(s);
     if (wanted.has("scaling")) out.scaling = await scalingSection(s);
     return out;
   } finally {

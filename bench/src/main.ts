@@ -8,10 +8,10 @@
  *   tiers       wall time of the fast and integration tiers, and the e2e by phase
  *   image       size of our image against mlflow[extras,db,gateway,genai,auth] on the same base
  *   install     helm install -> first successful REST call, cold and warm image
- *   throughput  get-run and log-batch req/s, p50/p99: the chart's defaults vs a plain `mlflow server`
+ *   peers       req/s, p50/p99 of five endpoints: the chart against MLflow's defaults and the official recipe, same cluster, database and pod resources, interleaved rounds; the chart's knobs
  *   scaling     throughput and memory per pod with 1, 2, 4 workers and 1, 2, 4 replicas
  *
- * Usage: pnpm bench [--only kind,build,tiers,image,install,throughput,scaling]
+ * Usage: pnpm bench [--only kind,build,tiers,image,install,peers,scaling]
  * The cluster parts run in one child process (cluster.ts) under the cluster lock;
  * a run of a subset replaces only those sections of the results file.
  */

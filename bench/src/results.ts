@@ -4,6 +4,7 @@
  * machine and date it was measured on. Everything here is pure and unit-tested.
  */
 import type { BuildStep } from "./buildstats.ts";
+import { renderPeers, type PeersData } from "./peers-report.ts";
 import { formatBytes, formatSeconds, ratio } from "./stats.ts";
 
 export interface Machine {
@@ -64,17 +65,7 @@ export interface LoadFigures {
   non2xx: number;
 }
 
-export type Endpoint = "get-run" | "log-batch";
-export type Target = "chart" | "plain";
-
-export interface ThroughputData {
-  connections: number;
-  durationSeconds: number;
-  /** What each target was, in words (replicas, workers, backend). */
-  targets: Record<Target, string>;
-  runs: ({ target: Target; endpoint: Endpoint } & LoadFigures)[];
-}
-
+export type Endpoint = "get-run" | "log-batch" | "search-runs" | "artifact-put" | "artifact-get";
 export interface ScalingRow extends LoadFigures {
   replicas: number;
   workers: number;
@@ -124,13 +115,13 @@ export interface Sections {
   build?: Section<FromSourceData>;
   tiers?: Section<TiersData>;
   install?: Section<InstallData>;
-  throughput?: Section<ThroughputData>;
+  peers?: Section<PeersData>;
   scaling?: Section<ScalingData>;
   image?: Section<ImageData>;
 }
 
 export type SectionName = keyof Sections;
-export const SECTION_NAMES: SectionName[] = ["kind", "build", "tiers", "install", "throughput", "scaling", "image"];
+export const SECTION_NAMES: SectionName[] = ["kind", "build", "tiers", "install", "peers", "scaling", "image"];
 
 export interface Results {
   schema: 1;
@@ -144,7 +135,7 @@ export function mergeResults(old: Results | undefined, fresh: Sections): Results
   return { schema: 1, sections: { ...(old?.sections ?? {}), ...fresh } };
 }
 
-/** Reads a results file; sections the bench no longer measures (e.g. the retired `local` cluster's) are dropped. */
+/** Reads a results file; sections the bench no longer measures (the retired `local` cluster's, `throughput` against a plain server on SQLite) are dropped. */
 export function parseResults(text: string): Results {
   const r = JSON.parse(text) as Results;
   if (r?.schema !== 1 || typeof r.sections !== "object") throw new Error("not a bench results file (schema 1)");
@@ -200,29 +191,8 @@ function renderInstall(s: Section<InstallData>, machines: number): string[] {
   ];
 }
 
-function renderThroughput(s: Section<ThroughputData>, machines: number): string[] {
-  const d = s.data;
-  const find = (t: Target, e: Endpoint) => d.runs.find((r) => r.target === t && r.endpoint === e);
-  const rows: string[][] = [];
-  for (const e of ["get-run", "log-batch"] as const) {
-    const c = find("chart", e);
-    const p = find("plain", e);
-    for (const [t, r] of [["chart", c], ["plain", p]] as const) {
-      if (!r) continue;
-      rows.push([e, t === "chart" ? "chart defaults, NodePort" : "plain `mlflow server`", num(r.rps, 1), ms(r.p50Ms), ms(r.p99Ms), String(r.requests), String(r.errors + r.non2xx)]);
-    }
-    if (c && p) rows.push([e, "**ratio chart / plain**", `**${times(ratio(c.rps, p.rps))}**`, times(ratio(c.p50Ms, p.p50Ms)), times(ratio(c.p99Ms, p.p99Ms)), "", ""]);
-  }
-  return [
-    ...sectionHeader("Throughput and latency: the chart against a plain `mlflow server`", s, machines),
-    `${d.connections} connections, ${d.durationSeconds} s per run, autocannon; same machine, same run.`,
-    "",
-    `- chart: ${d.targets.chart}`,
-    `- plain: ${d.targets.plain}`,
-    "",
-    table(["endpoint", "server", "req/s", "p50", "p99", "requests", "errors + non-2xx"], rows),
-    ...notes(s),
-  ];
+function renderPeersSection(s: Section<PeersData>, machines: number): string[] {
+  return [...sectionHeader("Throughput and latency against fair peers", s, machines), ...renderPeers(s.data), ...notes(s)];
 }
 
 function renderScaling(s: Section<ScalingData>, machines: number): string[] {
@@ -316,7 +286,7 @@ export function renderMarkdown(results: Results): string {
   if (s.build) out.push(...renderFromSource(s.build, n), "");
   if (s.tiers) out.push(...renderTiers(s.tiers, n), "");
   if (s.install) out.push(...renderInstall(s.install, n), "");
-  if (s.throughput) out.push(...renderThroughput(s.throughput, n), "");
+  if (s.peers) out.push(...renderPeersSection(s.peers, n), "");
   if (s.scaling) out.push(...renderScaling(s.scaling, n), "");
   if (s.image) out.push(...renderImage(s.image, n), "");
   return `${out.join("\n").trimEnd()}\n`;

@@ -23,7 +23,7 @@ describe("parseResults", () => {
   });
 
   it("drops sections the bench no longer measures", () => {
-    const text = JSON.stringify({ schema: 1, sections: { local: at({ build: [] }), tiers: at({ fast: { seconds: 1, exitCode: 0 } }) } });
+    const text = JSON.stringify({ schema: 1, sections: { local: at({ build: [] }), throughput: at({ runs: [] }), tiers: at({ fast: { seconds: 1, exitCode: 0 } }) } });
     expect(Object.keys(parseResults(text).sections)).toEqual(["tiers"]);
   });
 
@@ -75,23 +75,34 @@ describe("renderMarkdown", () => {
     expect(md).toContain("| install | 40.0 s | failed |");
   });
 
-  it("puts the chart/plain ratio under each endpoint", () => {
+  it("puts every peer under each endpoint as median (min–max), with a ratio only where the ranges do not overlap", () => {
+    const runs = (peer: "chart" | "mlflow-defaults" | "official-recipe", endpoint: "get-run" | "log-batch", rps: number[]) =>
+      rps.map((r, i) => ({ peer, endpoint, round: i + 1, ...load, rps: r }));
     const md = renderMarkdown(
       mergeResults(undefined, {
-        throughput: at({
+        peers: at({
+          rounds: 3,
           connections: 8,
           durationSeconds: 10,
-          targets: { chart: "defaults", plain: "mlflow server" },
+          peers: { chart: "defaults", "mlflow-defaults": "mlflow server", "official-recipe": "pip install mlflow" },
+          resources: "1 CPU",
+          postgres: "durable",
+          seededRuns: 3000,
           runs: [
-            { target: "chart" as const, endpoint: "get-run" as const, ...load, rps: 150 },
-            { target: "plain" as const, endpoint: "get-run" as const, ...load, rps: 100, p50Ms: 10 },
+            ...runs("chart", "get-run", [150, 160, 170]),
+            ...runs("mlflow-defaults", "get-run", [100, 110, 120]),
+            ...runs("official-recipe", "get-run", [140, 155, 165]),
+            ...runs("chart", "log-batch", [50, 60, 55]),
           ],
+          knobs: [{ knob: "server.workers", value: "4", endpoint: "get-run" as const, round: 1, ...load, rps: 90 }],
         }),
       }),
     );
-    expect(md).toContain("| get-run | chart defaults, NodePort | 150.0 | 20 ms | 80 ms | 1000 | 0 |");
-    expect(md).toContain("| get-run | **ratio chart / plain** | **1.50×** | 2.00× | 1.00× |  |  |");
-    expect(md).not.toContain("log-batch |");
+    expect(md).toContain("| get-run | chart | 160.0 (150.0–170.0) | 20 ms (20–20) | 80 ms (80–80) | 0 |  |");
+    expect(md).toContain("| get-run | mlflow-defaults | 110.0 (100.0–120.0) | 20 ms (20–20) | 80 ms (80–80) | 0 | **1.45×** |");
+    expect(md).toContain("| get-run | official-recipe | 155.0 (140.0–165.0) | 20 ms (20–20) | 80 ms (80–80) | 0 | ranges overlap: none claimed |");
+    expect(md).toContain("| log-batch | chart | 55.0 (50.0–60.0) |");
+    expect(md).toContain("| server.workers | 4 | get-run | 90.0 (90.0–90.0) | 80 ms (80–80) | 0 |");
   });
 
   it("shows scaling against the 1 replica x 1 worker row, with memory per pod and in total", () => {

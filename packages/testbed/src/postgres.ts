@@ -25,6 +25,11 @@ export interface PostgresOptions {
   baseDir?: string;
   /** How long to wait for the server to accept connections; default 60 s. */
   readyTimeoutMs?: number;
+  /**
+   * Durable as production runs it (fsync, synchronous_commit and full_page_writes on, as
+   * Cloud SQL does). Default false: tests trade durability for speed with all three off.
+   */
+  durable?: boolean;
 }
 
 /** What the entrypoint (and the chart) reads: DB_HOST, DB_PORT, DB_NAME, DB_USER, DB_PASSWORD. */
@@ -82,11 +87,12 @@ export class PostgresServer {
   private readonly superPassword: string;
   private readonly runAs: { uid: number; gid: number } | undefined;
   private readonly readyTimeoutMs: number;
+  readonly durable: boolean;
   private proc: ManagedProcess | undefined;
 
   private constructor(init: {
     host: string; port: number; binDir: string; baseDir: string; database: string; user: string;
-    password: string; superPassword: string; runAs: { uid: number; gid: number } | undefined; readyTimeoutMs: number;
+    password: string; superPassword: string; runAs: { uid: number; gid: number } | undefined; readyTimeoutMs: number; durable: boolean;
   }) {
     this.host = init.host;
     this.port = init.port;
@@ -100,6 +106,7 @@ export class PostgresServer {
     this.superPassword = init.superPassword;
     this.runAs = init.runAs;
     this.readyTimeoutMs = init.readyTimeoutMs;
+    this.durable = init.durable;
   }
 
   static async create(options: PostgresOptions = {}): Promise<PostgresServer> {
@@ -122,6 +129,7 @@ export class PostgresServer {
       superPassword: randomBytes(16).toString("hex"),
       runAs,
       readyTimeoutMs: options.readyTimeoutMs ?? 60_000,
+      durable: options.durable ?? false,
     });
     await server.initdb();
     await server.start();
@@ -168,9 +176,7 @@ export class PostgresServer {
       "-c", `listen_addresses=${this.host}`,
       "-c", `port=${this.port}`,
       "-c", `unix_socket_directories=${join(this.baseDir, "sock")}`,
-      "-c", "fsync=off",
-      "-c", "synchronous_commit=off",
-      "-c", "full_page_writes=off",
+      ...(this.durable ? [] : ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]),
       "-c", "max_connections=100",
     ], { env: { PATH: "/usr/bin:/bin", LANG: "C" }, logFile: this.logFile, ...(this.runAs ?? {}) });
     this.proc = proc;
