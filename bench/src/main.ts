@@ -6,7 +6,7 @@
  *   kind        kind here: node image build (cold, warm), kind up/down, the whole e2e on kind
  *   build       the cold from-source build of Kubernetes + CoreDNS for the node image (as recorded)
  *   tiers       wall time of the fast and integration tiers, and the e2e by phase
- *   image       size of our image against mlflow[extras,db,gateway,genai,auth] on the same base
+ *   image       size of our image against the official recipe (pip install mlflow) on the same base, and start time + idle worker memory against the image before the slim change
  *   install     helm install -> first successful REST call, cold and warm image
  *   throughput  get-run and log-batch req/s, p50/p99: the chart's defaults vs a plain `mlflow server`
  *   scaling     throughput and memory per pod with 1, 2, 4 workers and 1, 2, 4 replicas

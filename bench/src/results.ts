@@ -4,7 +4,7 @@
  * machine and date it was measured on. Everything here is pure and unit-tested.
  */
 import type { BuildStep } from "./buildstats.ts";
-import { formatBytes, formatSeconds, ratio } from "./stats.ts";
+import { formatBytes, formatSeconds, ratio, summarize } from "./stats.ts";
 
 export interface Machine {
   cpus: number;
@@ -98,10 +98,24 @@ export interface ImageFigure {
   error?: string;
 }
 
+/** Interleaved runs of one image (bench/src/image-runtime.ts). */
+export interface ImageRuntime {
+  label: string;
+  ref: string;
+  /** Per run: `docker run` to the first 200 from /health. */
+  startToReadySeconds: number[];
+  /** Per worker per run: resident memory after the server sat idle. */
+  idleWorkerRssBytes: number[];
+}
+
 export interface ImageData {
   base: ImageFigure;
   ours: ImageFigure;
-  full: ImageFigure;
+  /** MLflow's official recipe: `pip install mlflow==<same version>` on the same base. */
+  official?: ImageFigure;
+  /** images/mlflow as it was before the slim change (the mlflow package's whole dependency set). */
+  before?: ImageFigure;
+  runtime?: ImageRuntime[];
 }
 
 export interface FromSourceData {
@@ -286,17 +300,36 @@ function renderKind(s: Section<KindData>, machines: number): string[] {
   return [...out, ...notes(s)];
 }
 
+/** "median (min–max), n" of some samples, each formatted by `f`. */
+function spread(samples: number[], f: (v: number) => string): string {
+  const m = summarize(samples);
+  return m ? `${f(m.p50)} (${f(m.min)}–${f(m.max)}), n=${m.n}` : "—";
+}
+
 function renderImage(s: Section<ImageData>, machines: number): string[] {
   const d = s.data;
-  const row = (what: string, f: ImageFigure) => [what, `\`${f.ref}\``, f.status === "built" ? formatBytes(f.bytes) : `${f.status}${f.error ? `: ${f.error}` : ""}`, formatSeconds(f.buildSeconds)];
-  const rows = [row("Debian bookworm minbase (the common base)", d.base), row("ours (images/mlflow)", d.ours), row("`mlflow[extras,db,gateway,genai,auth]` (as -full)", d.full)];
-  const r = ratio(d.full.bytes, d.ours.bytes);
-  return [
+  const row = (what: string, f: ImageFigure) => [what, `\`${f.ref}\``, f.status === "built" ? `${formatBytes(f.bytes)} (${f.bytes} B)` : `${f.status}${f.error ? `: ${f.error}` : ""}`, formatSeconds(f.buildSeconds)];
+  const rows = [row("Debian bookworm minbase (the common base)", d.base), row("ours (images/mlflow)", d.ours)];
+  if (d.before) rows.push(row("images/mlflow before the slim change (the `mlflow` package's whole dependency set)", d.before));
+  if (d.official) rows.push(row("official recipe: `pip install mlflow==<same version>`", d.official));
+  const r = ratio(d.official?.bytes, d.ours.bytes);
+  const out = [
     ...sectionHeader("Image size", s, machines),
     table(["image", "ref", "size", "build time (this run)"], rows),
-    ...(r !== undefined ? ["", `The extras image is **${times(r)}** the size of ours.`] : []),
-    ...notes(s),
+    ...(r !== undefined ? ["", `The official recipe's image is **${times(r)}** the size of ours.`] : []),
   ];
+  if (d.runtime?.length) {
+    out.push(
+      "",
+      "Start and idle memory (median (min–max) over interleaved runs):",
+      "",
+      table(
+        ["image", "`docker run` → first 200 from /health", "idle resident memory per worker"],
+        d.runtime.map((x) => [`${x.label} \`${x.ref}\``, spread(x.startToReadySeconds, formatSeconds), spread(x.idleWorkerRssBytes, formatBytes)]),
+      ),
+    );
+  }
+  return [...out, ...notes(s)];
 }
 
 export function renderMarkdown(results: Results): string {
