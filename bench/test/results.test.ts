@@ -150,6 +150,13 @@ describe("renderMarkdown", () => {
     expect(md).toContain("| warm (image already on the node) | 35.0 s | — | 35.0 s | 38.0 s |");
   });
 
+  it("gives every install round as median (min–max) when there are several", () => {
+    const t = (rest: number) => ({ toFirstRestSeconds: rest, helmWaitSeconds: rest + 1 });
+    const md = renderMarkdown(mergeResults(undefined, { install: at({ cold: t(30), warm: t(20), runs: { cold: [t(30), t(28), t(33)], warm: [t(20), t(19), t(22)] } }) }));
+    expect(md).toContain("| cold (pulled from the registry) | 30.0 s (28.0 s–33.0 s), n=3 | 31.0 s (29.0 s–34.0 s), n=3 |");
+    expect(md).toContain("| warm | 20.0 s (19.0 s–22.0 s), n=3 | 21.0 s (20.0 s–23.0 s), n=3 |");
+  });
+
   it("marks an incomplete section with its error", () => {
     const md = renderMarkdown(mergeResults(undefined, { install: at({}, { error: "helm install failed: boom" }) }));
     expect(md).toContain("**Incomplete:** helm install failed: boom");
