@@ -18,13 +18,13 @@ export const RUNTIME_WORKERS = 2;
 /** How long a server sits without requests before its workers' memory is read. */
 export const IDLE_SECONDS = 10;
 
-/** Resident set sizes (bytes) of the server's worker processes in `docker top -eo rss,args` output. */
+/** Resident set sizes (bytes) of the server's worker processes in `docker top -eo pid,rss,args` output (docker top needs the pid column). */
 export function workerRss(top: string): number[] {
   return top
     .split("\n")
     .slice(1)
     .filter((line) => line.includes("multiprocessing.spawn"))
-    .map((line) => Number(line.trim().split(/\s+/)[0]) * 1024);
+    .map((line) => Number(line.trim().split(/\s+/)[1]) * 1024);
 }
 
 async function readyAfter(port: number, startedAt: number, timeoutMs: number): Promise<number> {
@@ -36,7 +36,7 @@ async function readyAfter(port: number, startedAt: number, timeoutMs: number): P
   throw new Error(`no 200 from /health within ${timeoutMs / 1000} s`);
 }
 
-export async function measureRuntime(docker: DockerTarget, images: { label: string; ref: string }[], log: (l: string) => void): Promise<ImageRuntime[]> {
+export async function measureRuntime(docker: DockerTarget, images: { label: string; ref: string }[], log: (l: string) => void, rounds = RUNTIME_ROUNDS): Promise<ImageRuntime[]> {
   const pg = await startPostgres();
   const gcs = await startGcsEmulator({ bucket: "bench-image" });
   const dir = mkdtempSync(join(tmpdir(), "mlflow-bench-image-"));
@@ -48,7 +48,7 @@ export async function measureRuntime(docker: DockerTarget, images: { label: stri
   const out: ImageRuntime[] = images.map((i) => ({ ...i, startToReadySeconds: [], idleWorkerRssBytes: [] }));
   try {
     await run("run", "--rm", ...chartLike, images[0]!.ref, "migrate");
-    for (let round = 1; round <= RUNTIME_ROUNDS; round++) {
+    for (let round = 1; round <= rounds; round++) {
       for (const figures of out) {
         const name = `mlflow-bench-runtime-${process.pid}`;
         const port = await freePort();
@@ -58,7 +58,7 @@ export async function measureRuntime(docker: DockerTarget, images: { label: stri
         try {
           const seconds = await readyAfter(port, started, 180_000);
           await sleep(IDLE_SECONDS * 1000);
-          const rss = workerRss((await run("top", name, "-eo", "rss,args")).stdout);
+          const rss = workerRss((await run("top", name, "-eo", "pid,rss,args")).stdout);
           if (rss.length !== RUNTIME_WORKERS) throw new Error(`${figures.ref}: found ${rss.length} worker processes, expected ${RUNTIME_WORKERS}`);
           figures.startToReadySeconds.push(seconds);
           figures.idleWorkerRssBytes.push(...rss);

@@ -70,6 +70,7 @@ export async function buildImages(provider: ClusterProvider, log: (l: string) =>
       data.runtime = await measureRuntime(docker, [{ label: "ours", ref: DEFAULT_IMAGE }, { label: "before the slim change", ref: BEFORE_IMAGE }], log);
     } catch (e) {
       error = `start/memory runs: ${(e as Error).message}`;
+      log(`  ${error}`);
     }
   }
   const notes = [
