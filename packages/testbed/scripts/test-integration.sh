@@ -20,7 +20,8 @@ mkdir -p "$here/.results"
 started_engine=0
 if [ -z "${MLFLOW_IMAGE:-}" ]; then
   echo "[test:integration] build images/mlflow for the image suite"
-  if out=$(cd "$repo" && flock "${MLFLOW_K8S_CLUSTER_LOCK:-/tmp/mlflow-k8s-cluster.lock}" node "$here/scripts/build-image.ts"); then
+  # At most 20 min waiting for the lock (another e2e on this machine): then skip, loudly.
+  if out=$(cd "$repo" && flock -w 1200 "${MLFLOW_K8S_CLUSTER_LOCK:-/tmp/mlflow-k8s-cluster.lock}" node "$here/scripts/build-image.ts"); then
     while IFS='=' read -r key value; do
       case "$key" in
         MLFLOW_IMAGE) export MLFLOW_IMAGE="$value" ;;
@@ -30,7 +31,7 @@ if [ -z "${MLFLOW_IMAGE:-}" ]; then
     done <<<"$out"
     echo "[test:integration] MLFLOW_IMAGE=$MLFLOW_IMAGE"
   else
-    echo "!!! [test:integration] the image suite will be SKIPPED: images/mlflow could not be built (see above)" >&2
+    echo "!!! [test:integration] the image suite will be SKIPPED: images/mlflow could not be built (see above), or the cluster lock stayed taken for 20 min" >&2
   fi
 fi
 # The project's dockerd, if started here, stops when the tier ends (its image cache stays).
