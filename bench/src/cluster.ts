@@ -118,6 +118,9 @@ async function evictFromKindNode(provider: KindProvider, ref: string): Promise<v
   await docker$(t, { nothrow: true })`${t.bin} exec ${provider.controlPlane} ctr -n k8s.io images rm ${ref}`;
 }
 
+/** Repeats of the install timing (each cold + warm); medians and ranges go in RESULTS.md. */
+export const INSTALL_ROUNDS = 3;
+
 async function installSection(s: Session): Promise<Section<InstallData>> {
   const started = performance.now();
   const { ctx, provider } = s;
@@ -128,16 +131,26 @@ async function installSection(s: Session): Promise<Section<InstallData>> {
     "First REST call: `experiments/search` through the NodePort on 127.0.0.1, polled every 200 ms from the moment `helm install` starts.",
   ];
   try {
-    if (provider instanceof KindProvider) {
-      await evictFromKindNode(provider, ref);
-      data.cold = await timedInstall(s, await freshDatabase(s));
-      notes.push(`Cold (kind): the image removed from the node's containerd first, so the pods pull \`${ref}\` from the local registry; the pull is inside the time to the first REST call.`);
-      await uninstall(s);
-    } else {
+    const kind = provider instanceof KindProvider ? provider : undefined;
+    if (kind) notes.push(`Cold (kind): the image removed from the node's containerd first, so the pods pull \`${ref}\` from the local registry; the pull is inside the time to the first REST call.`);
+    else {
       await provider.loadImage(ref);
       notes.push(`Cold: not measured with provider ${provider.name} (the bench evicts images from kind's node only).`);
     }
-    data.warm = await timedInstall(s, await freshDatabase(s));
+    notes.push(`${INSTALL_ROUNDS} rounds of ${kind ? "cold, then warm" : "warm"}, each uninstalled before the next; the table gives the first round, the medians the rest.`);
+    data.runs = { cold: [], warm: [] };
+    for (let round = 1; round <= INSTALL_ROUNDS; round++) {
+      if (kind) {
+        await evictFromKindNode(kind, ref);
+        data.runs.cold.push(await timedInstall(s, await freshDatabase(s)));
+        await uninstall(s);
+      }
+      data.runs.warm.push(await timedInstall(s, await freshDatabase(s)));
+      // The last warm release stays: the sections after this one load it.
+      if (round < INSTALL_ROUNDS) await uninstall(s);
+    }
+    if (data.runs.cold[0]) data.cold = data.runs.cold[0];
+    data.warm = data.runs.warm[0];
     return section(started, data, notes);
   } catch (e) {
     return section(started, data, notes, message(e));

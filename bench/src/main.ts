@@ -6,7 +6,7 @@
  *   kind        kind here: node image build (cold, warm), kind up/down, the whole e2e on kind
  *   build       the cold from-source build of Kubernetes + CoreDNS for the node image (as recorded)
  *   tiers       wall time of the fast and integration tiers, and the e2e by phase
- *   image       size of our image against mlflow[extras,db,gateway,genai,auth] on the same base
+ *   image       size of our image against the official recipe (pip install mlflow) on the same base, and start time + idle worker memory against the image before the slim change
  *   install     helm install -> first successful REST call, cold and warm image
  *   peers       req/s, p50/p99 of five endpoints: the chart against MLflow's defaults and the official recipe, same cluster, database and pod resources, interleaved rounds; the chart's knobs
  *   scaling     throughput and memory per pod with 1, 2, 4 workers and 1, 2, 4 replicas

@@ -3,6 +3,9 @@
  * median of its runs with min and max, and a ratio claimed only where the ranges do not overlap.
  */
 import type { Endpoint, LoadFigures } from "./results.ts";
+import { formatSpread, spread, type Spread } from "./stats.ts";
+
+export { spread };
 
 export type PeerName = "chart" | "mlflow-defaults" | "official-recipe";
 
@@ -36,22 +39,6 @@ export interface PeersData {
   limit?: { connections: number; statements: string[]; batchesPerSecond: number[]; errors: number };
 }
 
-export interface Spread {
-  n: number;
-  median: number;
-  min: number;
-  max: number;
-}
-
-/** Median (mean of the middle two for an even count), min and max; undefined for no samples. */
-export function spread(xs: readonly number[]): Spread | undefined {
-  if (!xs.length) return undefined;
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  const median = s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
-  return { n: s.length, median, min: s[0] as number, max: s[s.length - 1] as number };
-}
-
 /**
  * a's median over b's, claimed only when a's whole range lies above b's or below it:
  * overlapping ranges say nothing about which is faster.
@@ -62,7 +49,7 @@ export function separatedRatio(a: Spread | undefined, b: Spread | undefined): nu
   return undefined;
 }
 
-const fmt = (s: Spread | undefined, digits: number, unit = "") => (s ? `${s.median.toFixed(digits)}${unit} (${s.min.toFixed(digits)}–${s.max.toFixed(digits)})` : "—");
+const fmt = (s: Spread | undefined, digits: number, unit = "") => (s ? `${s.median.toFixed(digits)}${unit} (${s.min.toFixed(digits)}–${s.max.toFixed(digits)})` : formatSpread(s, String));
 const table = (head: string[], rows: string[][]) => [`| ${head.join(" | ")} |`, `|${head.map(() => "---").join("|")}|`, ...rows.map((r) => `| ${r.join(" | ")} |`)].join("\n");
 
 export const PEER_ORDER: PeerName[] = ["chart", "mlflow-defaults", "official-recipe"];

@@ -5,9 +5,9 @@
  *   chart            this chart's defaults (helm install; only database, bucket and resources set)
  *   mlflow-defaults  our image running plain `mlflow server` as the community chart runs it:
  *                    MLflow's default server and workers, no tuning
- *   official-recipe  `pip install mlflow[extras,db,gateway,genai,auth]==<same version>` on the
- *                    same base (bench/images/mlflow-full, as the official -full image installs
- *                    it) running the same plain command
+ *   official-recipe  MLflow's official recipe, `pip install mlflow==<same version>` on the same
+ *                    base (bench/images/mlflow-official), plus the PostgreSQL and GCS drivers its
+ *                    users must add, running the same plain command
  * Then the chart's knobs, each varied alone. Every target is a NodePort of the project's own
  * cluster; the database URI reaches the plain peers only through a Secret (env), never argv.
  */
@@ -22,7 +22,8 @@ import YAML from "yaml";
 import { BUCKET, need, type Ctx } from "../../e2e/src/context.ts";
 import { applySecret, serverPods } from "../../e2e/src/kube.ts";
 import { CHART } from "../../e2e/src/phases/install.ts";
-import { FULL_IMAGE } from "./image.ts";
+import { OFFICIAL_IMAGE } from "./image.ts";
+import { trustHostCaBundle } from "../../e2e/src/phases/image.ts";
 import { ARTIFACT_BYTES, SEEDED_ARTIFACT, runLoad, type LoadTarget } from "./loadgen.ts";
 import { PEER_ORDER, type KnobRun, type PeerName, type PeerRun, type PeersData } from "./peers-report.ts";
 import type { Endpoint, LoadFigures } from "./results.ts";
@@ -156,6 +157,17 @@ async function run(url: string, endpoint: Endpoint, target: LoadTarget, uploadPr
   return runLoad({ ...spec, durationSeconds: PEERS_SETTINGS.durationSeconds });
 }
 
+/** The official recipe (bench/images/mlflow-official) plus psycopg2 and google-cloud-storage, as its users must add them. */
+export const OFFICIAL_GCP_IMAGE = `${OFFICIAL_IMAGE.replace("mlflow-official", "mlflow-official-gcp")}`;
+
+async function officialWithDrivers(provider: ClusterProvider): Promise<string> {
+  if (!provider.buildImage) throw new Error(`provider ${provider.name} cannot build ${OFFICIAL_GCP_IMAGE}`);
+  for (const dir of ["bench/images/mlflow-official", "bench/images/mlflow-official-gcp"]) trustHostCaBundle(join(ROOT, dir));
+  await provider.buildImage({ context: join(ROOT, "bench/images/mlflow-official"), tag: OFFICIAL_IMAGE });
+  await provider.buildImage({ context: join(ROOT, "bench/images/mlflow-official-gcp"), tag: OFFICIAL_GCP_IMAGE, buildArgs: { OFFICIAL_IMAGE } });
+  return provider.loadImage(OFFICIAL_GCP_IMAGE);
+}
+
 /** bench/scripts/log_batch_limit.py against a database of its own on the same PostgreSQL. */
 async function sqlLimit(db: PostgresServer, password: string, log: Log): Promise<NonNullable<PeersData["limit"]>> {
   await db.sql("CREATE DATABASE peers_limit OWNER mlflow");
@@ -176,9 +188,7 @@ export async function measurePeers(ctx: Ctx, provider: ClusterProvider, log: Log
   const host = cluster.hostAddressForPods;
   if (!host) throw new Error(`provider ${provider.name} names no address pods reach for the durable PostgreSQL`);
   const ours = need(ctx, "image", "image");
-  if (!provider.buildImage) throw new Error(`provider ${provider.name} cannot build ${FULL_IMAGE}`);
-  await provider.buildImage({ context: join(ROOT, "bench/images/mlflow-full"), tag: FULL_IMAGE });
-  const official = await provider.loadImage(FULL_IMAGE);
+  const official = await officialWithDrivers(provider);
   const db = await startPostgres({ host, durable: true, database: DB_OF.chart, user: "mlflow", password: ctx.dbPassword });
   const emulator = need(ctx, "gcs", "dependencies").url;
   const destination = `gs://${BUCKET}/peers`;
@@ -187,7 +197,7 @@ export async function measurePeers(ctx: Ctx, provider: ClusterProvider, log: Log
     peers: {
       chart: `this chart's defaults (\`helm install\`; database, bucket, image and the resources below set, nothing else): \`mlflow-entrypoint server\` → MLflow's uvicorn with 2 workers, image \`${ours}\``,
       "mlflow-defaults": `\`mlflow ${PLAIN_ARGS(destination).join(" ")}\` in image \`${ours}\`, the URI in MLFLOW_BACKEND_STORE_URI from a Secret: MLflow's defaults (uvicorn, 4 workers), as the community chart runs it`,
-      "official-recipe": `the same command in \`${official}\` (bench/images/mlflow-full: \`pip install mlflow[extras,db,gateway,genai,auth]==${FULL_IMAGE.split(":")[1]}\` on the same Debian base, as the official -full image installs it)`,
+      "official-recipe": `the same command in \`${official}\`: MLflow's official recipe (bench/images/mlflow-official, \`pip install mlflow==${OFFICIAL_IMAGE.split(":")[1]}\` on the same Debian base) plus \`pip install psycopg2-binary google-cloud-storage\` (unpinned), which its users must add for Cloud SQL and GCS`,
     },
     resources: `requests = limits = ${POD_RESOURCES.limits.cpu} CPU, ${POD_RESOURCES.limits.memory} memory, 1 pod`,
     postgres: "PostgreSQL 15 on the host, as production runs it: fsync, synchronous_commit and full_page_writes on (PostgreSQL's defaults)",

@@ -5,7 +5,7 @@
  */
 import type { BuildStep } from "./buildstats.ts";
 import { renderPeers, type PeersData } from "./peers-report.ts";
-import { formatBytes, formatSeconds, ratio } from "./stats.ts";
+import { formatBytes, formatSeconds, formatSpread, ratio, spread } from "./stats.ts";
 
 export interface Machine {
   cpus: number;
@@ -51,6 +51,8 @@ export interface InstallTime {
 export interface InstallData {
   cold?: InstallTime;
   warm?: InstallTime;
+  /** Every round (the first is also `cold`/`warm`). */
+  runs?: { cold: InstallTime[]; warm: InstallTime[] };
 }
 
 /** One load run (autocannon). */
@@ -89,10 +91,24 @@ export interface ImageFigure {
   error?: string;
 }
 
+/** Interleaved runs of one image (bench/src/image-runtime.ts). */
+export interface ImageRuntime {
+  label: string;
+  ref: string;
+  /** Per run: `docker run` to the first 200 from /health. */
+  startToReadySeconds: number[];
+  /** Per worker per run: resident memory after the server sat idle. */
+  idleWorkerRssBytes: number[];
+}
+
 export interface ImageData {
   base: ImageFigure;
   ours: ImageFigure;
-  full: ImageFigure;
+  /** MLflow's official recipe: `pip install mlflow==<same version>` on the same base. */
+  official?: ImageFigure;
+  /** images/mlflow as it was before the slim change (the mlflow package's whole dependency set). */
+  before?: ImageFigure;
+  runtime?: ImageRuntime[];
 }
 
 export interface FromSourceData {
@@ -184,11 +200,17 @@ function renderInstall(s: Section<InstallData>, machines: number): string[] {
     rows.push(["cold (image not on the node)", formatSeconds(total), formatSeconds(cold.imageImportSeconds), formatSeconds(cold.toFirstRestSeconds), formatSeconds(cold.helmWaitSeconds)]);
   }
   if (warm) rows.push(["warm (image already on the node)", formatSeconds(warm.toFirstRestSeconds), "—", formatSeconds(warm.toFirstRestSeconds), formatSeconds(warm.helmWaitSeconds)]);
-  return [
+  const out = [
     ...sectionHeader("Time from `helm install` to the first successful REST call", s, machines),
     table(["image", "total to first REST call", "image import", "`helm install` → first REST call", "`helm install --wait` returns"], rows),
-    ...notes(s),
   ];
+  const runs = s.data.runs;
+  if (runs && runs.warm.length > 1) {
+    const line = (what: string, r: InstallTime[]) => [what, spreadOf(r.map((x) => x.toFirstRestSeconds), formatSeconds), spreadOf(r.map((x) => x.helmWaitSeconds), formatSeconds)];
+    const repeated = [...(runs.cold.length ? [line("cold (pulled from the registry)", runs.cold)] : []), line("warm", runs.warm)];
+    out.push("", "Every round, median (min–max):", "", table(["image", "`helm install` → first REST call", "`helm install --wait` returns"], repeated));
+  }
+  return [...out, ...notes(s)];
 }
 
 function renderPeersSection(s: Section<PeersData>, machines: number): string[] {
@@ -256,17 +278,37 @@ function renderKind(s: Section<KindData>, machines: number): string[] {
   return [...out, ...notes(s)];
 }
 
+/** "median (min–max), n" of some samples, each formatted by `f`. */
+/** "median (min–max), n=N". */
+function spreadOf(samples: number[], f: (v: number) => string): string {
+  const s = spread(samples);
+  return s ? `${formatSpread(s, f)}, n=${s.n}` : "—";
+}
+
 function renderImage(s: Section<ImageData>, machines: number): string[] {
   const d = s.data;
-  const row = (what: string, f: ImageFigure) => [what, `\`${f.ref}\``, f.status === "built" ? formatBytes(f.bytes) : `${f.status}${f.error ? `: ${f.error}` : ""}`, formatSeconds(f.buildSeconds)];
-  const rows = [row("Debian bookworm minbase (the common base)", d.base), row("ours (images/mlflow)", d.ours), row("`mlflow[extras,db,gateway,genai,auth]` (as -full)", d.full)];
-  const r = ratio(d.full.bytes, d.ours.bytes);
-  return [
+  const row = (what: string, f: ImageFigure) => [what, `\`${f.ref}\``, f.status === "built" ? `${formatBytes(f.bytes)} (${f.bytes} B)` : `${f.status}${f.error ? `: ${f.error}` : ""}`, formatSeconds(f.buildSeconds)];
+  const rows = [row("Debian bookworm minbase (the common base)", d.base), row("ours (images/mlflow)", d.ours)];
+  if (d.before) rows.push(row("images/mlflow before the slim change (the `mlflow` package's whole dependency set)", d.before));
+  if (d.official) rows.push(row("official recipe: `pip install mlflow==<same version>`", d.official));
+  const r = ratio(d.official?.bytes, d.ours.bytes);
+  const out = [
     ...sectionHeader("Image size", s, machines),
     table(["image", "ref", "size", "build time (this run)"], rows),
-    ...(r !== undefined ? ["", `The extras image is **${times(r)}** the size of ours.`] : []),
-    ...notes(s),
+    ...(r !== undefined ? ["", `The official recipe's image is **${times(r)}** the size of ours.`] : []),
   ];
+  if (d.runtime?.length) {
+    out.push(
+      "",
+      "Start and idle memory (median (min–max) over interleaved runs):",
+      "",
+      table(
+        ["image", "`docker run` → first 200 from /health", "idle resident memory per worker"],
+        d.runtime.map((x) => [`${x.label} \`${x.ref}\``, spreadOf(x.startToReadySeconds, formatSeconds), spreadOf(x.idleWorkerRssBytes, formatBytes)]),
+      ),
+    );
+  }
+  return [...out, ...notes(s)];
 }
 
 export function renderMarkdown(results: Results): string {

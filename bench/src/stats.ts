@@ -34,6 +34,27 @@ export function summarize(samples: readonly number[]): Summary | undefined {
   };
 }
 
+/** Repeated runs of one figure: the median (middle two averaged for an even count), min and max. */
+export interface Spread {
+  n: number;
+  median: number;
+  min: number;
+  max: number;
+}
+
+export function spread(xs: readonly number[]): Spread | undefined {
+  if (!xs.length) return undefined;
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  const median = s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
+  return { n: s.length, median, min: s[0] as number, max: s[s.length - 1] as number };
+}
+
+/** "median (min–max)" with each value formatted by f; "—" for no runs. */
+export function formatSpread(s: Spread | undefined, f: (v: number) => string): string {
+  return s ? `${f(s.median)} (${f(s.min)}–${f(s.max)})` : "—";
+}
+
 /** a / b, or undefined when either is missing or b is 0. */
 export function ratio(a: number | undefined, b: number | undefined): number | undefined {
   if (a === undefined || b === undefined || b === 0) return undefined;

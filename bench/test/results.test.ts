@@ -9,7 +9,7 @@ const load = { requests: 1000, durationSeconds: 10, rps: 100, p50Ms: 20, p99Ms: 
 
 describe("mergeResults", () => {
   it("replaces the sections of this run and keeps the others", () => {
-    const old = mergeResults(undefined, { tiers: at({ fast: { seconds: 10, exitCode: 0 } }), image: at({ base: { ref: "b", status: "built" as const }, ours: { ref: "o", status: "built" as const }, full: { ref: "f", status: "built" as const } }) });
+    const old = mergeResults(undefined, { tiers: at({ fast: { seconds: 10, exitCode: 0 } }), image: at({ base: { ref: "b", status: "built" as const }, ours: { ref: "o", status: "built" as const }, official: { ref: "f", status: "built" as const } }) });
     const merged = mergeResults(old, { tiers: at({ fast: { seconds: 5, exitCode: 0 } }) });
     expect(merged.sections.tiers?.data.fast?.seconds).toBe(5);
     expect(merged.sections.image?.data.ours.ref).toBe("o");
@@ -129,13 +129,28 @@ describe("renderMarkdown", () => {
         image: at({
           base: { ref: "base", status: "built" as const, bytes: 100 * 1024 ** 2 },
           ours: { ref: "ours", status: "built" as const, bytes: 400 * 1024 ** 2, buildSeconds: 5 },
-          full: { ref: "full", status: "timed out" as const, buildSeconds: 900, error: "pip did not finish within 15m" },
+          official: { ref: "official", status: "timed out" as const, buildSeconds: 900, error: "pip did not finish within 15m" },
         }),
       }),
     );
-    expect(md).toContain("| ours (images/mlflow) | `ours` | 400 MiB | 5.0 s |");
+    expect(md).toContain("| ours (images/mlflow) | `ours` | 400 MiB (419430400 B) | 5.0 s |");
     expect(md).toContain("timed out: pip did not finish within 15m");
     expect(md).not.toContain("the size of ours");
+  });
+
+  it("gives start time and idle worker memory as median (min–max) with the run count", () => {
+    const md = renderMarkdown(
+      mergeResults(undefined, {
+        image: at({
+          base: { ref: "base", status: "built" as const, bytes: 100 * 1024 ** 2 },
+          ours: { ref: "ours", status: "built" as const, bytes: 400 * 1024 ** 2 },
+          official: { ref: "official", status: "built" as const, bytes: 1200 * 1024 ** 2 },
+          runtime: [{ label: "ours", ref: "o", startToReadySeconds: [12, 10, 14], idleWorkerRssBytes: [200 * 1024 ** 2, 190 * 1024 ** 2, 210 * 1024 ** 2, 205 * 1024 ** 2] }],
+        }),
+      }),
+    );
+    expect(md).toContain("The official recipe's image is **3.00×** the size of ours.");
+    expect(md).toContain("| ours `o` | 12.0 s (10.0 s–14.0 s), n=3 | 203 MiB (190 MiB–210 MiB), n=4 |");
   });
 
   it("gives the cold total as image import plus install to first REST call", () => {
@@ -144,6 +159,13 @@ describe("renderMarkdown", () => {
     );
     expect(md).toContain("| cold (image not on the node) | 70.0 s | 30.0 s | 40.0 s | 45.0 s |");
     expect(md).toContain("| warm (image already on the node) | 35.0 s | — | 35.0 s | 38.0 s |");
+  });
+
+  it("gives every install round as median (min–max) when there are several", () => {
+    const t = (rest: number) => ({ toFirstRestSeconds: rest, helmWaitSeconds: rest + 1 });
+    const md = renderMarkdown(mergeResults(undefined, { install: at({ cold: t(30), warm: t(20), runs: { cold: [t(30), t(28), t(33)], warm: [t(20), t(19), t(22)] } }) }));
+    expect(md).toContain("| cold (pulled from the registry) | 30.0 s (28.0 s–33.0 s), n=3 | 31.0 s (29.0 s–34.0 s), n=3 |");
+    expect(md).toContain("| warm | 20.0 s (19.0 s–22.0 s), n=3 | 21.0 s (20.0 s–23.0 s), n=3 |");
   });
 
   it("marks an incomplete section with its error", () => {

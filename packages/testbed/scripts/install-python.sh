@@ -54,10 +54,12 @@ log "creating $venv with $("$python" --version 2>&1)"
 rm -rf "$venv"
 "$python" -m venv "$venv"
 start=$(date +%s)
+# --no-deps: the files are complete locks that leave out what the server never imports
+# (images/mlflow/requirements-excluded.in), exactly as the image installs them.
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-input \
-  --require-hashes --only-binary=:all: \
+  --no-deps --require-hashes --only-binary=:all: \
   "${files[@]/#/--requirement=}"
-"$venv/bin/python" -c 'import mlflow, psycopg2, google.cloud.storage; print("mlflow", mlflow.__version__)' >&2
+"$venv/bin/python" -c 'import mlflow.server.handlers, psycopg2, google.cloud.storage, prometheus_flask_exporter; print("mlflow", mlflow.__version__)' >&2
 touch "$venv/.complete"
 log "installed in $(( $(date +%s) - start ))s"
 echo "$venv"

@@ -29,3 +29,4 @@ export {
 export { httpRequest, urlHost, type HttpRequestOptions, type HttpResponse } from "./http.ts";
 export { repoRoot, imageDir, entrypointScript, cacheDir, pgBinDir, fakeGcsServerBinary, ensurePythonVenv, type PythonVenvKind } from "./paths.ts";
 export { pythonQuote, base64Forms, secretForms, findSecretForms, type SecretForm } from "./secret-forms.ts";
+export { exerciseRouteFamilies, describeRouteFamilies, ROUTE_FAMILIES, type RouteFamilyResult, type RouteFamilyTarget } from "./route-families.ts";

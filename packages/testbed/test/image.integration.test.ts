@@ -12,12 +12,13 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MlflowClient } from "@mlflow-k8s/mlflow-client";
-import { dbEnv, freePort, startGcsEmulator, startPostgres, stopAllProcesses, waitFor, type GcsEmulator, type PostgresServer } from "../src/index.ts";
+import { dbEnv, describeRouteFamilies, exerciseRouteFamilies, freePort, startGcsEmulator, startPostgres, stopAllProcesses, waitFor, type GcsEmulator, type PostgresServer } from "../src/index.ts";
 import { pinnedMlflowVersion } from "./helpers.ts";
 
 const run = promisify(execFile);
 const image = process.env["MLFLOW_IMAGE"] ?? "";
 const docker = (...args: string[]) => run("docker", args, { maxBuffer: 16 << 20 });
+const ADMIN = { username: "admin", password: "Adm1n-image:/?#%@" };
 
 describe.skipIf(image === "")("the server image", () => {
   let pg: PostgresServer;
@@ -40,7 +41,12 @@ describe.skipIf(image === "")("the server image", () => {
     port = await freePort();
     dir = mkdtempSync(join(tmpdir(), "mlflow-k8s-image-"));
     envFile = join(dir, "env");
-    const env = { ...dbEnv(pg.connection), STORAGE_EMULATOR_HOST: gcs.emulatorHost, GCE_METADATA_HOST: "127.0.0.1:9", GCE_METADATA_IP: "127.0.0.1:9", HOME: "/tmp" };
+    const env = {
+      ...dbEnv(pg.connection), STORAGE_EMULATOR_HOST: gcs.emulatorHost, GCE_METADATA_HOST: "127.0.0.1:9", GCE_METADATA_IP: "127.0.0.1:9", HOME: "/tmp",
+      MLFLOW_SERVER_ENABLE_JOB_EXECUTION: "false",
+      // basic auth as the chart's auth.enabled sets it (the route families test it)
+      MLFLOW_AUTH_ADMIN_USERNAME: ADMIN.username, MLFLOW_AUTH_ADMIN_PASSWORD: ADMIN.password, MLFLOW_FLASK_SERVER_SECRET_KEY: "csrf-key-shared-by-replicas-0123456789",
+    };
     writeFileSync(envFile, Object.entries(env).map(([k, v]) => `${k}=${v}`).join("\n") + "\n", { mode: 0o600 });
   });
 
@@ -64,12 +70,13 @@ describe.skipIf(image === "")("the server image", () => {
     expect(`${stdout}${stderr}`).not.toContain(pg.password);
   });
 
-  it("serves the tracking API and proxies artifacts to GCS with a read-only root filesystem", async () => {
+  it("serves every route family the chart serves (basic auth, metrics, artifacts to GCS) with a read-only root filesystem", async () => {
     await docker("run", "-d", "--name", name, ...containerArgs(
       "server", "--host", "127.0.0.1", "--port", String(port), "--serve-artifacts",
       "--artifacts-destination", gcs.gsUri("from-image"), "--workers", "1",
+      "--app-name", "basic-auth", "--expose-prometheus", "/tmp/metrics",
     ));
-    const mlflow = new MlflowClient({ baseUrl: `http://127.0.0.1:${port}`, retries: 0, timeoutMs: 5_000 });
+    const mlflow = new MlflowClient({ baseUrl: `http://127.0.0.1:${port}`, retries: 0, timeoutMs: 5_000, auth: { type: "basic", ...ADMIN } });
     await waitFor(async () => (await mlflow.health()) === "OK", {
       timeoutMs: 180_000,
       intervalMs: 1_000,
@@ -77,6 +84,9 @@ describe.skipIf(image === "")("the server image", () => {
       abortIf: () => undefined,
     });
     expect(await mlflow.version()).toBe(pinnedMlflowVersion());
+    const results = await exerciseRouteFamilies({ host: "127.0.0.1", port, auth: ADMIN, metrics: true });
+    console.log(describeRouteFamilies(results));
+    expect(results.filter((r) => !r.ok), describeRouteFamilies(results)).toEqual([]);
     const experimentId = await mlflow.createExperiment("from-image");
     const { info } = await mlflow.createRun({ experimentId });
     await mlflow.logMetric(info.run_id, "loss", 0.1);
@@ -86,6 +96,7 @@ describe.skipIf(image === "")("the server image", () => {
     console.log(`artifact object found in emulator bucket: ${objects[0]!.uri}`);
     const { stdout: logs, stderr: errs } = await docker("logs", name);
     expect(`${logs}${errs}`).not.toContain(pg.password);
+    expect(`${logs}${errs}`).not.toContain(ADMIN.password);
     const { stdout: top } = await docker("top", name, "-eo", "pid,user,args");
     expect(top).not.toContain(pg.password);
     expect(top).toContain("mlflow server");
