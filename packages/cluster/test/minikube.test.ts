@@ -5,10 +5,11 @@ import { storageProvisionerImage } from "../src/minikube/kicbase.ts";
 import { MINIKUBE_VERSION } from "../src/layout.ts";
 
 describe("minikube start flags", () => {
-  it("uses the docker driver with containerd and publishes nothing on the host (kind may run beside it)", () => {
-    const a = commonStartArgs(false);
-    expect(a).toEqual(["--driver=docker", "--container-runtime=containerd", "--interactive=false", "--wait=all"]);
-    expect(commonStartArgs(true)).toContain("--force");
+  it("uses the docker driver with containerd and publishes the NodePorts on 127.0.0.1 only", () => {
+    const a = commonStartArgs([30080, 30081], false);
+    expect(a).toEqual(["--driver=docker", "--container-runtime=containerd", "--interactive=false", "--wait=all", "--ports=127.0.0.1:30080:30080,127.0.0.1:30081:30081"]);
+    expect(commonStartArgs([], false).some((f) => f.startsWith("--ports"))).toBe(false);
+    expect(commonStartArgs([30080], true)).toContain("--force");
   });
 
   it("offline: our base image, nothing downloaded, our CNI manifest instead of kindnet", () => {

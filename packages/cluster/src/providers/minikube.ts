@@ -1,7 +1,7 @@
 /**
  * `minikube` provider: a profile on minikube's docker driver with containerd as the runtime,
  * the same local OCI registry as kind (images are pushed there and pods pull them), MLflow's
- * NodePorts reached at the node container's address. Runs the same way on GitHub runners and here; where no
+ * NodePorts published on 127.0.0.1. Runs the same way on GitHub runners and here; where no
  * Docker engine runs and no registry outside is reachable (ours), two things differ:
  *   - the Docker engine is the project's own dockerd (kind/engine.ts);
  *   - minikube's base image is built here (minikube/kicbase.ts: our kind node image plus sshd
@@ -25,7 +25,7 @@ import { cliVersion } from "./kind.ts";
 import type { CliProviderOptions } from "./kind.ts";
 import { hasFlag, minikubeVersionArgs, parseDockerNetworkGateway, parseHostsLookup } from "../hostaddr.ts";
 import { DockerEngine } from "../kind/engine.ts";
-import { LocalRegistry, renderRegistryConfigMap } from "../kind/registry.ts";
+import { LocalRegistry, portInUse, renderRegistryConfigMap } from "../kind/registry.ts";
 import { defaultNodePorts } from "../kind/config.ts";
 import { NODE_IMAGE_DIR, defaultParts, ensureNodeImage } from "../kind/nodeimage.ts";
 import { ensureKicbase } from "../minikube/kicbase.ts";
@@ -34,7 +34,7 @@ import { ensureKicbase } from "../minikube/kicbase.ts";
 export const MINIKUBE_HOST_NAME = "host.minikube.internal";
 
 export interface MinikubeProviderOptions extends CliProviderOptions {
-  /** NodePorts the e2e pins its Services to, reached at `minikube ip` (default: MLFLOW_K8S_NODE_PORT or 30080, and the port after it). */
+  /** NodePorts published on 127.0.0.1 (default: MLFLOW_K8S_NODE_PORT or 30080, and the port after it). */
   nodePorts?: number[];
   engine?: DockerEngine;
 }
@@ -58,13 +58,15 @@ export function offlineStartArgs(kicbase: string, cniManifest: string): string[]
 }
 
 /**
- * `minikube start` flags every run uses (pure, unit-tested). No `--ports`: the host reaches
- * the node container's own address (`minikube ip`) on its Docker network, so nothing is
- * published on the host and a kind cluster of this project can run beside it.
+ * `minikube start` flags every run uses (pure, unit-tested). MLflow's NodePorts are published on
+ * 127.0.0.1 only, as kind's extraPortMappings do: test traffic stays on loopback, and the web
+ * UI's origin is one MLflow accepts by default (from the node's own address, e.g.
+ * http://192.168.49.2:30080, MLflow answers the UI's ajax-api calls 403).
  */
-export function commonStartArgs(root = process.getuid?.() === 0): string[] {
+export function commonStartArgs(nodePorts: number[], root = process.getuid?.() === 0): string[] {
   return [
     "--driver=docker", "--container-runtime=containerd", "--interactive=false", "--wait=all",
+    ...(nodePorts.length ? [`--ports=${nodePorts.map((p) => `127.0.0.1:${p}:${p}`).join(",")}`] : []),
     // The docker driver refuses root (DRV_AS_ROOT) unless forced; our build machines run as
     // root, and the node is a container of the project's own engine either way.
     ...(root ? ["--force"] : []),
@@ -176,7 +178,7 @@ export class MinikubeProvider implements ClusterProvider {
 
   /** The flags minikube start gets: ours, the offline ones where the engine is the project's own, the caller's. */
   private async startArgs(): Promise<string[]> {
-    const args = commonStartArgs();
+    const args = commonStartArgs(this.nodePorts);
     if (this.engine.ours() && !hasFlag(this.userArgs, "--base-image")) {
       if (this.version && this.version.replace(/^v?/, "v") !== KUBERNETES_VERSION) {
         throw new Error(`KUBERNETES_VERSION=${this.version}, but the Kubernetes built here is ${KUBERNETES_VERSION} and no registry is reachable for another: unset KUBERNETES_VERSION`);
@@ -208,12 +210,13 @@ export class MinikubeProvider implements ClusterProvider {
 
   /** A profile of our MINIKUBE_HOME is ours; a container of that name without one belongs to someone else's minikube. */
   private async foreignContainer(): Promise<boolean> {
-    const r = await $({ quiet: true, env: this.env() })`${this.target!.bin} inspect --format {{.Name}} ${this.profile}`.nothrow();
+    const r = await $({ quiet: true, env: this.env() })`${this.target!.bin} container inspect --format {{.Name}} ${this.profile}`.nothrow();
     return r.exitCode === 0;
   }
 
   async up(): Promise<ClusterInfo> {
     mkdirSync(this.stateDir, { recursive: true });
+    this.argsOnce = undefined;
     await this.checkVersion();
     this.target = await this.engine.ensure();
     this.registry = new LocalRegistry(this.target, this.log, { base: await this.engine.debianBase() });
@@ -224,7 +227,14 @@ export class MinikubeProvider implements ClusterProvider {
       }
       await this.start();
     } else if (state === "Running" && (await this.healthy())) {
-      this.log(`reusing minikube profile ${this.profile} (start flags not applied)`);
+      const stale = existsSync(this.marker) ? await this.baseImageChanged() : undefined;
+      if (stale) {
+        this.log(`minikube profile ${this.profile} was started from another base image (${stale}): deleting and recreating it`);
+        await this.mk()`${minikubeBinary()} delete -p ${this.profile}`;
+        await this.start();
+      } else {
+        this.log(`reusing minikube profile ${this.profile} (start flags not applied)`);
+      }
     } else if (existsSync(this.marker)) {
       this.log(`minikube profile ${this.profile} (left by an earlier run, host ${state}) is not healthy: deleting and recreating it`);
       await this.mk()`${minikubeBinary()} delete -p ${this.profile}`;
@@ -238,19 +248,36 @@ export class MinikubeProvider implements ClusterProvider {
       await this.registry!.configureNode(this.profile);
       await $({ quiet: true, input: renderRegistryConfigMap(this.registry!.host) })`kubectl --kubeconfig ${this.kubeconfig} apply -f -`;
     });
-    const ip = (await this.mk()`${minikubeBinary()} ip -p ${this.profile}`).stdout.trim();
     return {
       kubeconfig: this.kubeconfig,
       context: this.profile,
-      nodePortHost: ip,
+      nodePortHost: "127.0.0.1",
       hostAddressForPods: await this.hostAddressForPods(),
       registry: this.registry.host,
       nodePorts: this.nodePorts,
     };
   }
 
+  private argsOnce?: Promise<string[]>;
+  /** startArgs() once per up(): it may build the base image, and the stale check and start both need it. */
+  private plannedArgs(): Promise<string[]> {
+    return (this.argsOnce ??= this.startArgs());
+  }
+
+  /** Why the running node was made from another base image than we would start it from now, or undefined. */
+  private async baseImageChanged(): Promise<string | undefined> {
+    const want = (await this.plannedArgs()).find((a) => a.startsWith("--base-image="))?.slice("--base-image=".length);
+    if (!want || hasFlag(this.userArgs, "--base-image")) return undefined;
+    const r = await $({ quiet: true, env: this.env() })`${this.target!.bin} inspect --format {{.Config.Image}} ${this.profile}`.nothrow();
+    const running = r.stdout.trim();
+    return r.exitCode === 0 && running && running !== want ? `its node runs ${running}, the base image now is ${want}` : undefined;
+  }
+
   private async start(): Promise<void> {
-    const args = await this.startArgs();
+    for (const p of this.nodePorts) {
+      if (await portInUse(p)) throw new Error(`127.0.0.1:${p} is already in use by another program, so minikube cannot publish MLflow's NodePort there: stop that program (a kind cluster of this project also publishes it: \`pnpm e2e\` tears it down), or set MLFLOW_K8S_NODE_PORT to another port from 30000`);
+    }
+    const args = await this.plannedArgs();
     await step(this.log, `minikube start -p ${this.profile} ${args.join(" ")}`, async () => {
       writeFileSync(this.marker, new Date().toISOString() + "\n");
       await $({ env: this.env() })`${minikubeBinary()} start -p ${this.profile} ${args}`;
