@@ -26,6 +26,7 @@ import { removeRelease } from "../../e2e/src/phases/lifecycle.ts";
 import { stopAllProcesses } from "@mlflow-k8s/testbed";
 import { buildImages } from "./image.ts";
 import { kindSection } from "./kind.ts";
+import { minikubeSection } from "./minikube.ts";
 import { runLoad } from "./loadgen.ts";
 import { machineInfo } from "./machine.ts";
 import { startPlainServer } from "./plain.ts";
@@ -252,7 +253,8 @@ export async function runClusterSections(wanted: Set<string>): Promise<Sections>
     skip: [],
   };
   if (wanted.has("kind")) out.kind = await kindSection();
-  if (![...wanted].some((n) => n !== "kind")) return out;
+  if (wanted.has("minikube")) out.minikube = await minikubeSection();
+  if (![...wanted].some((n) => n !== "kind" && n !== "minikube")) return out;
   const ctx: Ctx = { opts, log, workDir: mkdtempSync(join(tmpdir(), "mlflow-bench-")), dbPassword: newPassword() };
   await preflight(ctx);
   const provider = need(ctx, "provider", "preflight");

@@ -4,6 +4,7 @@
  * them, and writes bench/results.json and bench/RESULTS.md (the README quotes the latter).
  *
  *   kind        kind here: node image build (cold, warm), kind up/down, the whole e2e on kind
+ *   minikube    minikube here: base image build (cold, warm), minikube up/down, the whole e2e on minikube
  *   build       the cold from-source build of Kubernetes + CoreDNS for the node image (as recorded)
  *   tiers       wall time of the fast and integration tiers, and the e2e by phase
  *   image       size of our image against mlflow[extras,db,gateway,genai,auth] on the same base
@@ -11,7 +12,7 @@
  *   throughput  get-run and log-batch req/s, p50/p99: the chart's defaults vs a plain `mlflow server`
  *   scaling     throughput and memory per pod with 1, 2, 4 workers and 1, 2, 4 replicas
  *
- * Usage: pnpm bench [--only kind,build,tiers,image,install,throughput,scaling]
+ * Usage: pnpm bench [--only kind,minikube,build,tiers,image,install,throughput,scaling]
  * The cluster parts run in one child process (cluster.ts) under the cluster lock;
  * a run of a subset replaces only those sections of the results file.
  */
