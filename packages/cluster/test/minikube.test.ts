@@ -24,6 +24,8 @@ describe("minikube from source", () => {
     const workflow = readFileSync(new URL("../../../.github/workflows/e2e.yml", import.meta.url), "utf8");
     expect(script).toContain(`MINIKUBE_VERSION="\${MINIKUBE_VERSION:-${MINIKUBE_VERSION}}"`);
     expect(workflow).toContain(`MINIKUBE_VERSION: ${MINIKUBE_VERSION}`);
+    const setup = readFileSync(new URL("../../../scripts/setup.sh", import.meta.url), "utf8");
+    expect(setup).toContain(`"$(minikube version --short 2>/dev/null)" != ${MINIKUBE_VERSION}`);
   });
 
   it("names the storage-provisioner image as minikube's addon does", () => {
