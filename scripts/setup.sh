@@ -32,6 +32,11 @@ elif [ "$(uname -s)" = Linux ] && { [ ${#sudo[@]} = 0 ] || sudo -n true 2>/dev/n
   # kube-router's firewall is the node image's NetworkPolicy engine (packages/cluster/kind/node-image/manifests/default-cni.yaml says why).
   step "kind node image: kube-router v2.1.0 (NetworkPolicy; cached)" env CGO_ENABLED=0 bash scripts/install-go-tool.sh kube-router github.com/cloudnativelabs/kube-router/v2/cmd/kube-router@v2.1.0
   step "kind node image: local-path-provisioner v0.0.30 (the default StorageClass; cached)" env CGO_ENABLED=0 bash scripts/install-go-tool.sh local-path-provisioner github.com/rancher/local-path-provisioner@v0.0.30
+  # minikube runs on request only (MLFLOW_K8S_PROVIDER=minikube): its build takes ~10 min cold.
+  # Not where the pinned release is on PATH already (GitHub's e2e.yml installs it).
+  if [ "${MLFLOW_K8S_PROVIDER:-}" = minikube ] && [ "$(minikube version --short 2>/dev/null)" != v1.38.1 ]; then
+    step "minikube v1.38.1, crictl, storage-provisioner from the Go module proxy (cached; ~10 min cold)" bash packages/cluster/from-source/build-minikube.sh
+  fi
 else
   echo "[setup] neither root nor passwordless sudo on Linux: skipping the kind node image's setup (the e2e tier will say whether it can run)" >&2
 fi

@@ -1,12 +1,12 @@
 #!/usr/bin/env node
 /**
  * The cluster-side figures, in one session on one cluster: the image sizes, the time from
- * `helm install` to the first REST call (cold and warm image), throughput against a plain
- * `mlflow server`, and scaling with workers and replicas. It reuses the e2e's phases
+ * `helm install` to the first REST call (cold and warm image), throughput against fair peers
+ * (peers.ts), and scaling with workers and replicas. It reuses the e2e's phases
  * (preflight, cluster, image, dependencies, values) and tears everything down at the end.
  * main.ts runs this file under the cluster lock (flock), so the lock is held only while the
  * kind cluster or the project's dockerd is in use.
- * Usage: node bench/src/cluster.ts --sections kind,install,throughput,scaling,image --out file.json
+ * Usage: node bench/src/cluster.ts --sections kind,install,peers,scaling,image --out file.json
  */
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -26,6 +26,7 @@ import { removeRelease } from "../../e2e/src/phases/lifecycle.ts";
 import { stopAllProcesses } from "@mlflow-k8s/testbed";
 import { buildImages } from "./image.ts";
 import { kindSection } from "./kind.ts";
+import { minikubeSection } from "./minikube.ts";
 import { runLoad } from "./loadgen.ts";
 import { machineInfo } from "./machine.ts";
 import { measurePeers } from "./peers.ts";
@@ -205,7 +206,7 @@ async function scalingSection(s: Session): Promise<Section<ScalingData>> {
     "Each row: `helm upgrade --wait` with replicaCount and server.workers set, wait until exactly that many pods are Ready and none is terminating, a 2 s warm-up, then the measured run.",
     "Memory: the pod's working set from the kubelet's /stats/summary (through the API server's node proxy), read right after the measured run.",
     "Every pod shares the machine's cores with the load generator, PostgreSQL and the control plane: past the point where they are saturated, more workers or pods only add memory and contention.",
-    "One 10 s run per row: the throughput section's chart-default run has the same shape as the 1 replica × 2 workers row here, and the difference between the two is the run-to-run spread.",
+    "One 10 s run per row (the peers section repeats its runs; this one does not).",
   ];
   try {
     const dbName = `bench${s.dbCount}`;
@@ -247,7 +248,8 @@ export async function runClusterSections(wanted: Set<string>): Promise<Sections>
     skip: [],
   };
   if (wanted.has("kind")) out.kind = await kindSection();
-  if (![...wanted].some((n) => n !== "kind")) return out;
+  if (wanted.has("minikube")) out.minikube = await minikubeSection();
+  if (![...wanted].some((n) => n !== "kind" && n !== "minikube")) return out;
   const ctx: Ctx = { opts, log, workDir: mkdtempSync(join(tmpdir(), "mlflow-bench-")), dbPassword: newPassword() };
   await preflight(ctx);
   const provider = need(ctx, "provider", "preflight");
@@ -291,7 +293,7 @@ if (import.meta.main) {
     const i = process.argv.indexOf(name);
     return i >= 0 ? process.argv[i + 1] : undefined;
   };
-  const wanted = new Set((arg("--sections") ?? "install,throughput,scaling,image").split(","));
+  const wanted = new Set((arg("--sections") ?? "install,peers,scaling,image").split(","));
   const outFile = arg("--out");
   if (!outFile) {
     process.stderr.write("usage: cluster.ts --sections a,b --out file.json\n");

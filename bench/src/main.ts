@@ -4,6 +4,7 @@
  * them, and writes bench/results.json and bench/RESULTS.md (the README quotes the latter).
  *
  *   kind        kind here: node image build (cold, warm), kind up/down, the whole e2e on kind
+ *   minikube    minikube here: base image build (cold, warm), minikube up/down, the whole e2e on minikube
  *   build       the cold from-source build of Kubernetes + CoreDNS for the node image (as recorded)
  *   tiers       wall time of the fast and integration tiers, and the e2e by phase
  *   image       size of our image against the official recipe (pip install mlflow) on the same base, and start time + idle worker memory against the image before the slim change
@@ -11,7 +12,7 @@
  *   peers       req/s, p50/p99 of five endpoints: the chart against MLflow's defaults and the official recipe, same cluster, database and pod resources, interleaved rounds; the chart's knobs
  *   scaling     throughput and memory per pod with 1, 2, 4 workers and 1, 2, 4 replicas
  *
- * Usage: pnpm bench [--only kind,build,tiers,image,install,peers,scaling]
+ * Usage: pnpm bench [--only kind,minikube,build,tiers,image,install,peers,scaling]
  * The cluster parts run in one child process (cluster.ts) under the cluster lock;
  * a run of a subset replaces only those sections of the results file.
  */

@@ -128,6 +128,8 @@ export interface KindData {
 
 export interface Sections {
   kind?: Section<KindData>;
+  /** The same figures for minikube: nodeImage is its base image (kicbase) built on the kind node image. */
+  minikube?: Section<KindData>;
   build?: Section<FromSourceData>;
   tiers?: Section<TiersData>;
   install?: Section<InstallData>;
@@ -137,7 +139,7 @@ export interface Sections {
 }
 
 export type SectionName = keyof Sections;
-export const SECTION_NAMES: SectionName[] = ["kind", "build", "tiers", "install", "peers", "scaling", "image"];
+export const SECTION_NAMES: SectionName[] = ["kind", "minikube", "build", "tiers", "install", "peers", "scaling", "image"];
 
 export interface Results {
   schema: 1;
@@ -253,20 +255,47 @@ function renderFromSource(s: Section<FromSourceData>, machines: number): string[
   ];
 }
 
-function renderKind(s: Section<KindData>, machines: number): string[] {
+interface ProviderLabels {
+  title: string;
+  image: string;
+  cold: string;
+  warm: string;
+  up: string;
+  down: string;
+}
+
+const KIND_LABELS = (v: string): ProviderLabels => ({
+  title: `kind on this machine (node image built here, Kubernetes ${v})`,
+  image: "Node image",
+  cold: "node image, cold (our layers and component images removed first)",
+  warm: "node image, warm (inputs unchanged: nothing built)",
+  up: "`up`: kind create cluster to a Ready node + local registry wired",
+  down: "`down`: kind delete cluster, registry removed, dockerd stopped",
+});
+
+const MINIKUBE_LABELS = (v: string): ProviderLabels => ({
+  title: `minikube on this machine (base image built here on the kind node image, Kubernetes ${v})`,
+  image: "Base image",
+  cold: "base image, cold (our kicbase images removed first; the kind node image cached)",
+  warm: "base image, warm (inputs unchanged: nothing built)",
+  up: "`up`: minikube start to a Ready node (--wait=all) + local registry wired",
+  down: "`down`: minikube delete, registry removed, dockerd stopped",
+});
+
+function renderKind(s: Section<KindData>, machines: number, labels = KIND_LABELS(s.data.kubernetesVersion)): string[] {
   const d = s.data;
   const rows: string[][] = [
-    ["node image, cold (our layers and component images removed first)", formatSeconds(d.nodeImage.coldSeconds)],
-    ["node image, warm (inputs unchanged: nothing built)", formatSeconds(d.nodeImage.warmSeconds)],
-    ["`up`: kind create cluster to a Ready node + local registry wired", d.up.map((x) => formatSeconds(x)).join(", ") || "—"],
-    ["`down`: kind delete cluster, registry removed, dockerd stopped", d.down.map((x) => formatSeconds(x)).join(", ") || "—"],
+    [labels.cold, formatSeconds(d.nodeImage.coldSeconds)],
+    [labels.warm, formatSeconds(d.nodeImage.warmSeconds)],
+    [labels.up, d.up.map((x) => formatSeconds(x)).join(", ") || "—"],
+    [labels.down, d.down.map((x) => formatSeconds(x)).join(", ") || "—"],
     ...d.e2e.map((e) => [`whole e2e, \`--provider ${e.provider}\`${e.exitCode === 0 ? "" : ` (exit ${e.exitCode})`}`, formatSeconds(e.seconds)]),
   ];
   const out = [
-    ...sectionHeader(`kind on this machine (node image built here, Kubernetes ${d.kubernetesVersion})`, s, machines),
+    ...sectionHeader(labels.title, s, machines),
     table(["what", "wall time"], rows),
   ];
-  if (d.nodeImage.ref) out.push("", `Node image \`${d.nodeImage.ref}\`${d.nodeImage.bytes ? `, ${formatBytes(d.nodeImage.bytes)}` : ""}.`);
+  if (d.nodeImage.ref) out.push("", `${labels.image} \`${d.nodeImage.ref}\`${d.nodeImage.bytes ? `, ${formatBytes(d.nodeImage.bytes)}` : ""}.`);
   if (d.e2e.length) {
     const names = [...new Set(d.e2e.flatMap((e) => e.phases.map((p) => p.name)))];
     const cell = (e: KindData["e2e"][number], n: string) => {
@@ -325,6 +354,7 @@ export function renderMarkdown(results: Results): string {
   if (!present.length) out.push("No figures yet: run `pnpm bench`.");
   const n = machineKeys.size;
   if (s.kind) out.push(...renderKind(s.kind, n), "");
+  if (s.minikube) out.push(...renderKind(s.minikube, n, MINIKUBE_LABELS(s.minikube.data.kubernetesVersion)), "");
   if (s.build) out.push(...renderFromSource(s.build, n), "");
   if (s.tiers) out.push(...renderTiers(s.tiers, n), "");
   if (s.install) out.push(...renderInstall(s.install, n), "");

@@ -56,6 +56,25 @@ describe("renderMarkdown", () => {
     expect(md).toContain("| cluster | 20.0 s | 14.0 s (failed) |");
   });
 
+  it("renders minikube's section beside kind's, with its base image in the image rows", () => {
+    const md = renderMarkdown(
+      mergeResults(undefined, {
+        minikube: at({
+          kubernetesVersion: "v1.34.4",
+          nodeImage: { ref: "mlflow-k8s/kicbase:v1.34.4-abc", coldSeconds: 20.2, warmSeconds: 0.4 },
+          up: [40.4, 41.0],
+          down: [5.9, 6.1],
+          e2e: [{ provider: "minikube", seconds: 577, exitCode: 0, phases: [{ name: "cluster", status: "passed", seconds: 45.3 }] }],
+        }),
+      }),
+    );
+    expect(md).toContain("## minikube on this machine (base image built here on the kind node image, Kubernetes v1.34.4)");
+    expect(md).toContain("| base image, cold (our kicbase images removed first; the kind node image cached) | 20.2 s |");
+    expect(md).toContain("| `up`: minikube start to a Ready node (--wait=all) + local registry wired | 40.4 s, 41.0 s |");
+    expect(md).toContain("Base image `mlflow-k8s/kicbase:v1.34.4-abc`");
+    expect(md).toContain("| whole e2e, `--provider minikube` | 577 s |");
+  });
+
   it("says there are no figures yet for an empty file", () => {
     expect(renderMarkdown({ schema: 1, sections: {} })).toContain("No figures yet");
   });

@@ -183,7 +183,8 @@ describe("KUBERNETES_VERSION", () => {
   it("is passed to kind create and minikube start, unless the caller chose already", async () => {
     expect(await new KindProvider({ kubernetesVersion: "v1.33.7", nodeImage: "kind" }).createArgs()).toEqual(["--image", "kindest/node:v1.33.7"]);
     expect(await new KindProvider({ kubernetesVersion: "v1.33.7", createArgs: ["--image", "kindest/node:v1.32.0"] }).createArgs()).toEqual(["--image", "kindest/node:v1.32.0"]);
-    expect(new MinikubeProvider({ kubernetesVersion: "v1.34.3" }).createArgs).toEqual(["--driver=docker", "--kubernetes-version=v1.34.3"]);
-    expect(new MinikubeProvider({ kubernetesVersion: "" }).createArgs).toEqual(["--driver=docker"]);
+    expect(new MinikubeProvider({ kubernetesVersion: "v1.34.3" }).createArgs).toEqual(["--kubernetes-version=v1.34.3"]);
+    expect(new MinikubeProvider({ kubernetesVersion: "" }).createArgs).toEqual([]);
+    expect(new MinikubeProvider({ kubernetesVersion: "v1.34.3", createArgs: ["--kubernetes-version=v1.33.7"] }).createArgs).toEqual(["--kubernetes-version=v1.33.7"]);
   });
 });

@@ -73,6 +73,9 @@ export function dockerdArgs(l: EngineLayout, opts: { runcWrapper?: string }): st
     // No default bridge (docker0): kind's nodes and the registry live on kind's own network,
     // builds use the host's network; nothing of ours depends on a shared host interface.
     "--bridge=none",
+    // Every container in its own cgroup namespace (kind asks for it per node; minikube cannot
+    // ask): a node's systemd then sees its own cgroup tree as the root on cgroup v1 hosts too.
+    "--default-cgroupns-mode=private",
   ];
   if (opts.runcWrapper) args.push(`--add-runtime=runc-without-sys-resource=${opts.runcWrapper}`, "--default-runtime=runc-without-sys-resource");
   return args;

@@ -119,7 +119,7 @@ async function docker(target: DockerTarget, args: string[], opts: { input?: stri
 }
 
 /** A single-layer image of one static binary at `at` (what FROM scratch + COPY gives). */
-async function staticBinaryImage(imagesDir: string, ref: string, bin: string, at: string, entrypoint?: string[]): Promise<string> {
+export async function staticBinaryImage(imagesDir: string, ref: string, bin: string, at: string, entrypoint?: string[]): Promise<string> {
   const out = archivePath(imagesDir, ref);
   const stamp = `${out}.src`;
   const src = `${await sha256File(bin)} ${at}`;
@@ -170,6 +170,27 @@ async function retaggedImage(target: DockerTarget, base: string, imagesDir: stri
   await docker(target, ["save", "-o", out, ref]);
   writeFileSync(stamp, id);
   return out;
+}
+
+/**
+ * Imports image archives into the containerd of a build container (its PID 1 is `sleep`, so
+ * containerd is started by hand and stopped again before `docker commit`), labels every image
+ * pinned (containerd's CRI never garbage-collects them: there is no registry to pull them back
+ * from), and checks that `want` are all there.
+ */
+export async function importPinned(target: DockerTarget, name: string, archives: string[], want: string[]): Promise<void> {
+  await docker(target, ["exec", name, "bash", "-c", "nohup containerd > /var/log/containerd-build.log 2>&1 &"]);
+  await docker(target, ["exec", name, "bash", "-c", "for i in $(seq 1 50); do ctr version >/dev/null 2>&1 && exit 0; sleep 0.2; done; cat /var/log/containerd-build.log; exit 1"]);
+  for (const a of archives) {
+    await docker$(target)`${target.bin} exec -i ${name} ctr -n k8s.io images import --all-platforms --no-unpack --digests - < ${a}`;
+  }
+  const list = (await docker(target, ["exec", name, "ctr", "-n", "k8s.io", "images", "list", "-q"])).split("\n").filter(Boolean);
+  for (const r of list) await docker(target, ["exec", name, "ctr", "-n", "k8s.io", "images", "label", r, "io.cri-containerd.pinned=pinned"]);
+  const absent = want.filter((w) => !list.includes(w));
+  if (absent.length) throw new Error(`images missing from the node's containerd after import: ${absent.join(", ")}; it has: ${list.join(", ")}`);
+  await docker(target, ["exec", name, "pkill", "containerd"]);
+  // Exited (or a zombie: the build container's PID 1 is `sleep`, which reaps nothing), so its database is closed.
+  await docker(target, ["exec", name, "bash", "-c", "for i in $(seq 1 100); do ps -C containerd -o stat= | grep -qv '^Z' || exit 0; sleep 0.2; done; echo 'containerd did not exit' >&2; exit 1"]);
 }
 
 export interface BuiltNodeImage {
@@ -229,22 +250,9 @@ export async function ensureNodeImage(target: DockerTarget, base: string, parts:
       for (const m of KIND_MANIFESTS) {
         await docker(target, ["exec", "-i", name, "sh", "-c", `cat > /kind/manifests/${m}`], { input: readFileSync(join(NODE_IMAGE_DIR, "manifests", m), "utf8") });
       }
-      await step(log, `import ${archives.length} images into the node's containerd (pinned)`, async () => {
-        await docker(target, ["exec", name, "bash", "-c", "nohup containerd > /var/log/containerd-build.log 2>&1 &"]);
-        await docker(target, ["exec", name, "bash", "-c", "for i in $(seq 1 50); do ctr version >/dev/null 2>&1 && exit 0; sleep 0.2; done; cat /var/log/containerd-build.log; exit 1"]);
-        for (const a of archives) {
-          await docker$(target)`${target.bin} exec -i ${name} ctr -n k8s.io images import --all-platforms --no-unpack --digests - < ${a}`;
-        }
-        // Pinned: containerd's CRI never garbage-collects these (there is no registry to pull them back from).
-        const list = (await docker(target, ["exec", name, "ctr", "-n", "k8s.io", "images", "list", "-q"])).split("\n").filter(Boolean);
-        for (const r of list) await docker(target, ["exec", name, "ctr", "-n", "k8s.io", "images", "label", r, "io.cri-containerd.pinned=pinned"]);
-        const want = [...Object.values(images), ...MANIFEST_IMAGES];
-        const absent = want.filter((w) => !list.includes(w));
-        if (absent.length) throw new Error(`images missing from the node's containerd after import: ${absent.join(", ")}; it has: ${list.join(", ")}`);
-        await docker(target, ["exec", name, "pkill", "containerd"]);
-        // Exited (or a zombie: the build container's PID 1 is `sleep`, which reaps nothing), so its database is closed.
-        await docker(target, ["exec", name, "bash", "-c", "for i in $(seq 1 100); do ps -C containerd -o stat= | grep -qv '^Z' || exit 0; sleep 0.2; done; echo 'containerd did not exit' >&2; exit 1"]);
-      });
+      await step(log, `import ${archives.length} images into the node's containerd (pinned)`, () =>
+        importPinned(target, name, archives, [...Object.values(images), ...MANIFEST_IMAGES]),
+      );
       await docker(target, ["commit", "--change", 'ENTRYPOINT ["/usr/local/bin/entrypoint", "/sbin/init"]', name, ref]);
     } finally {
       await docker$(target)`${target.bin} rm -f -v ${name}`.nothrow();
