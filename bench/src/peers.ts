@@ -1,7 +1,7 @@
 /**
  * Fair peers: three MLflow servers on the same kind cluster, the same durable PostgreSQL
  * (fsync and synchronous commit on, as Cloud SQL runs), the same GCS emulator, the same pod
- * CPU and memory (requests = limits), measured in interleaved rounds:
+ * CPU and memory limits (the CPU each may use is capped alike), measured in interleaved rounds:
  *   chart            this chart's defaults (helm install; only database, bucket and resources set)
  *   mlflow-defaults  our image running plain `mlflow server` as the community chart runs it:
  *                    MLflow's default server and workers, no tuning
@@ -38,8 +38,12 @@ export const PEERS_SETTINGS = process.env.MLFLOW_K8S_BENCH_QUICK === "1"
   : { rounds: 5, knobRounds: 3, connections: 8, durationSeconds: 10, warmupSeconds: 2, seededRuns: 3000 };
 export const PEER_ENDPOINTS: Endpoint[] = ["log-batch", "get-run", "search-runs", "artifact-put", "artifact-get"];
 const KNOB_ENDPOINTS: Endpoint[] = ["log-batch", "get-run", "search-runs"];
-/** Requests = limits, so no peer can borrow CPU the others cannot. */
-export const POD_RESOURCES = { requests: { cpu: "1", memory: "2Gi" }, limits: { cpu: "1", memory: "2Gi" } };
+/**
+ * The same cap for every peer: 1 CPU and 2 GiB. CPU requests stay small, since a 1-CPU request
+ * each would not fit three peers, the control plane and the bench's own release on a 2-core
+ * node (the scheduler would leave a peer Pending); the limit is what bounds each server.
+ */
+export const POD_RESOURCES = { requests: { cpu: "100m", memory: "2Gi" }, limits: { cpu: "1", memory: "2Gi" } };
 const DB_OF: Record<PeerName, string> = { chart: "peers_chart", "mlflow-defaults": "peers_defaults", "official-recipe": "peers_official" };
 const RELEASE = "peer-chart";
 const PLAIN_ARGS = (destination: string) => ["server", "--host", "0.0.0.0", "--port", "5000", "--artifacts-destination", destination];
@@ -205,7 +209,7 @@ export async function measurePeers(ctx: Ctx, provider: ClusterProvider, log: Log
       "mlflow-defaults": `\`mlflow ${PLAIN_ARGS(destination).join(" ")}\` in image \`${ours}\`, the URI in MLFLOW_BACKEND_STORE_URI from a Secret: MLflow's defaults (uvicorn, 4 workers), as the community chart runs it`,
       "official-recipe": `the same command in \`${official}\`: MLflow's official recipe (bench/images/mlflow-official, \`pip install mlflow==${OFFICIAL_IMAGE.split(":")[1]}\` on the same Debian base) plus \`pip install psycopg2-binary google-cloud-storage\` (unpinned), which its users must add for Cloud SQL and GCS`,
     },
-    resources: `requests = limits = ${POD_RESOURCES.limits.cpu} CPU, ${POD_RESOURCES.limits.memory} memory, 1 pod`,
+    resources: `limits ${POD_RESOURCES.limits.cpu} CPU, ${POD_RESOURCES.limits.memory} memory (requests ${POD_RESOURCES.requests.cpu} CPU, ${POD_RESOURCES.requests.memory}), 1 pod`,
     postgres: "PostgreSQL 15 on the host, as production runs it: fsync, synchronous_commit and full_page_writes on (PostgreSQL's defaults)",
     runs: [],
     knobs: [],
