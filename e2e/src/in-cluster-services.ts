@@ -16,7 +16,7 @@ import { copyFileSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ClusterProvider } from "@mlflow-k8s/cluster";
 import { waitFor } from "@mlflow-k8s/cluster";
-import { GcsJsonApi, fakeGcsServerBinary, type DbConnection } from "@mlflow-k8s/testbed";
+import { GcsJsonApi, createUserAndDatabaseSql, fakeGcsServerBinary, type DbConnection } from "@mlflow-k8s/testbed";
 import YAML from "yaml";
 import { apiProxyRequest } from "./api-proxy.ts";
 import type { TestBucket, TestDatabase } from "./context.ts";
@@ -28,9 +28,6 @@ export const SERVICES_IMAGE_CONTEXT = `${ROOT}e2e/images/test-services`;
 const PG_UID = 10002;
 const PG_PORT = 5432;
 const GCS_PORT = 4443;
-
-const quoteIdent = (s: string) => `"${s.replace(/"/g, '""')}"`;
-const quoteLiteral = (s: string) => `'${s.replace(/'/g, "''")}'`;
 
 /**
  * Builds the image in a context of its own (the Dockerfile, the entrypoint and this machine's
@@ -126,7 +123,7 @@ export async function startInClusterServices(opts: { tools: Tools; kube: Kube; n
   };
   const createUserAndDatabase = async (user: string, password: string, database: string): Promise<DbConnection> => {
     secrets.add(password);
-    await psql(`CREATE ROLE ${quoteIdent(user)} LOGIN PASSWORD ${quoteLiteral(password)};\nCREATE DATABASE ${quoteIdent(database)} OWNER ${quoteIdent(user)};\n`);
+    await psql(createUserAndDatabaseSql(user, password, database));
     return { host: svc("postgres"), port: PG_PORT, database, user, password };
   };
   const connection = await createUserAndDatabase(opts.user, opts.password, opts.database);

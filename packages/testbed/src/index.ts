@@ -1,4 +1,4 @@
-export { startPostgres, PostgresServer, dbEnv, type PostgresOptions, type DbConnection } from "./postgres.ts";
+export { startPostgres, PostgresServer, dbEnv, createUserAndDatabaseSql, type PostgresOptions, type DbConnection } from "./postgres.ts";
 export { startGcsEmulator, GcsEmulator, type GcsEmulatorOptions, type GcsObject } from "./gcs.ts";
 export { GcsJsonApi, type GcsTransport } from "./gcs-json.ts";
 export {

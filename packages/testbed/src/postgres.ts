@@ -57,6 +57,11 @@ export function dbEnv(db: DbConnection): Record<string, string> {
 const quoteIdent = (s: string) => `"${s.replace(/"/g, '""')}"`;
 const quoteLiteral = (s: string) => `'${s.replace(/'/g, "''")}'`;
 
+/** The SQL that makes a login role with a password and a database it owns (names and password quoted). Send it on stdin, never argv. */
+export function createUserAndDatabaseSql(user: string, password: string, database: string): string {
+  return `CREATE ROLE ${quoteIdent(user)} LOGIN PASSWORD ${quoteLiteral(password)};\nCREATE DATABASE ${quoteIdent(database)} OWNER ${quoteIdent(user)};\n`;
+}
+
 /** postgres refuses to run as root: when we are root, run it as the postgres (or nobody) user. */
 async function serviceUser(): Promise<{ uid: number; gid: number } | undefined> {
   if (process.getuid?.() !== 0) return undefined;
@@ -229,7 +234,7 @@ export class PostgresServer {
   /** Creates a login role with a password and a database it owns. */
   async createUserAndDatabase(user: string, password: string, database: string): Promise<DbConnection> {
     this.secrets.add(password);
-    await this.sql(`CREATE ROLE ${quoteIdent(user)} LOGIN PASSWORD ${quoteLiteral(password)};\nCREATE DATABASE ${quoteIdent(database)} OWNER ${quoteIdent(user)};\n`);
+    await this.sql(createUserAndDatabaseSql(user, password, database));
     return { host: this.host, port: this.port, database, user, password };
   }
 
