@@ -17,7 +17,7 @@ import YAML from "yaml";
 import { readFileSync } from "node:fs";
 import type { E2eOptions } from "../../e2e/src/args.ts";
 import { need, type Ctx } from "../../e2e/src/context.ts";
-import { serverPods } from "../../e2e/src/kube.ts";
+import { serverPods, serverSelector, waitForExactlyReady } from "../../e2e/src/kube.ts";
 import { clusterUp, preflight } from "../../e2e/src/phases/cluster.ts";
 import { dependencies, newPassword } from "../../e2e/src/phases/dependencies.ts";
 import { image as imagePhase } from "../../e2e/src/phases/image.ts";
@@ -216,11 +216,7 @@ async function scalingSection(s: Session): Promise<Section<ScalingData>> {
         "upgrade", ctx.opts.release, CHART, "-n", ctx.opts.namespace, ...helmValuesArgs(ctx), "--set-string", `database.name=${dbName}`,
         "--set", `replicaCount=${shape.replicas}`, "--set", `server.workers=${shape.workers}`, "--wait", "--timeout", `${ctx.opts.timeoutSeconds}s`,
       ]);
-      const pods = await waitFor(`${shape.replicas} Ready pod(s) and none terminating`, ctx.opts.timeoutSeconds * 1000, async () => {
-        const all = await serverPods(need(ctx, "kube", "cluster"), ctx.opts.namespace, ctx.opts.release);
-        const ready = all.filter((p) => !p.metadata?.deletionTimestamp && p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"));
-        return all.length === shape.replicas && ready.length === shape.replicas ? ready : undefined;
-      }, 1000);
+      const pods = await waitForExactlyReady(need(ctx, "kube", "cluster"), { namespace: ctx.opts.namespace, labelSelector: serverSelector(ctx.opts.release), count: shape.replicas, timeoutMs: ctx.opts.timeoutSeconds * 1000 });
       log(`  ${shape.replicas} replica(s) x ${shape.workers} worker(s): ${pods.map((p) => p.metadata?.name).join(", ")}`);
       const r = await measure(s.baseUrl, "get-run", runId);
       const names = pods.map((p) => p.metadata?.name ?? "");

@@ -12,7 +12,7 @@
  * cluster; the database URI reaches the plain peers only through a Secret (env), never argv.
  */
 import { join } from "node:path";
-import { nodeAddress, serviceNodePort, waitFor, type ClusterProvider } from "@mlflow-k8s/cluster";
+import { nodeAddress, serviceNodePort, type ClusterProvider } from "@mlflow-k8s/cluster";
 import { MlflowClient, artifactRootPath } from "@mlflow-k8s/mlflow-client";
 import { ensurePythonVenv, startPostgres, type PostgresServer } from "@mlflow-k8s/testbed";
 import { $ } from "zx";
@@ -20,7 +20,7 @@ import { buildChartValues, parseGeneratorInput, renderValuesFile } from "@mlflow
 import { writeFileSync } from "node:fs";
 import YAML from "yaml";
 import { BUCKET, need, type Ctx } from "../../e2e/src/context.ts";
-import { applySecret, serverPods } from "../../e2e/src/kube.ts";
+import { applySecret, findService, serverSelector, waitForExactlyReady } from "../../e2e/src/kube.ts";
 import { CHART } from "../../e2e/src/phases/install.ts";
 import { OFFICIAL_IMAGE } from "./image.ts";
 import { trustHostCaBundle } from "../../e2e/src/phases/image.ts";
@@ -96,14 +96,8 @@ function plainPeerManifests(name: string, namespace: string, image: string, secr
   ];
 }
 
-async function waitPods(ctx: Ctx, selector: string, count: number): Promise<void> {
-  const kube = need(ctx, "kube", "cluster");
-  await waitFor(`${count} Ready pod(s) (${selector}) and none terminating`, ctx.opts.timeoutSeconds * 1000, async () => {
-    const pods = (await kube.core.listNamespacedPod({ namespace: ctx.opts.namespace, labelSelector: selector })).items;
-    const ready = pods.filter((p) => !p.metadata?.deletionTimestamp && p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"));
-    return pods.length === count && ready.length === count ? true : undefined;
-  }, 1000);
-}
+const waitPods = (ctx: Ctx, labelSelector: string, count: number) =>
+  waitForExactlyReady(need(ctx, "kube", "cluster"), { namespace: ctx.opts.namespace, labelSelector, count, timeoutMs: ctx.opts.timeoutSeconds * 1000 });
 
 async function nodePortUrl(ctx: Ctx, service: string): Promise<string> {
   const kube = need(ctx, "kube", "cluster");
@@ -221,13 +215,13 @@ export async function measurePeers(ctx: Ctx, provider: ClusterProvider, log: Log
     const chartValues = chartPeerValues(ctx, db, ours);
     await tools.helm(["install", RELEASE, CHART, "-n", ns, "-f", chartValues, "--wait", "--timeout", `${ctx.opts.timeoutSeconds}s`]);
     cleanup.push(() => tools.helm(["uninstall", RELEASE, "-n", ns, "--wait", "--ignore-not-found"]).nothrow());
-    const chartSelector = `app.kubernetes.io/instance=${RELEASE},app.kubernetes.io/component=server`;
-    const chartUrl = await nodePortUrl(ctx, (await kube.core.listNamespacedService({ namespace: ns, labelSelector: `app.kubernetes.io/instance=${RELEASE}` })).items[0]?.metadata?.name ?? RELEASE);
+    const chartSelector = serverSelector(RELEASE);
+    const chartUrl = await nodePortUrl(ctx, (await findService(kube, ns, RELEASE)).metadata?.name ?? RELEASE);
     const target = await seed(chartUrl, PEERS_SETTINGS.seededRuns, log);
     // The same data for every peer: clone the seeded database while nothing is connected to it.
     const chartDeployment = ["deployment", "-l", `app.kubernetes.io/instance=${RELEASE}`, "-n", ns];
     await tools.kubectl(["scale", ...chartDeployment, "--replicas=0"]);
-    await waitFor("the chart peer's pods gone", ctx.opts.timeoutSeconds * 1000, async () => ((await serverPods(kube, ns, RELEASE)).length ? undefined : true), 1000);
+    await waitPods(ctx, chartSelector, 0);
     for (const p of ["mlflow-defaults", "official-recipe"] as const) await db.sql(`CREATE DATABASE ${DB_OF[p]} TEMPLATE ${DB_OF.chart} OWNER mlflow`);
     await tools.kubectl(["scale", ...chartDeployment, "--replicas=1"]);
     await waitPods(ctx, chartSelector, 1);

@@ -102,12 +102,24 @@ export async function applySecret(kube: Kube, namespace: string, name: string, d
   }
 }
 
+/** The label selector of a release's MLflow server pods. */
+export const serverSelector = (release: string) => `app.kubernetes.io/instance=${release},app.kubernetes.io/name=mlflow,app.kubernetes.io/component=server`;
+
 export async function serverPods(kube: Kube, namespace: string, release: string): Promise<V1Pod[]> {
-  const list = await kube.core.listNamespacedPod({ namespace, labelSelector: `app.kubernetes.io/instance=${release},app.kubernetes.io/name=mlflow,app.kubernetes.io/component=server` });
+  const list = await kube.core.listNamespacedPod({ namespace, labelSelector: serverSelector(release) });
   return list.items;
 }
 
 const podReady = (p: V1Pod) => p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
+
+/** Wait until the selector matches exactly `count` pods, all Ready and none terminating (a rollout settled); returns them. */
+export async function waitForExactlyReady(kube: Kube, opts: { namespace: string; labelSelector: string; count: number; timeoutMs: number }): Promise<V1Pod[]> {
+  return waitFor(`${opts.count} Ready pod(s) (${opts.labelSelector}) and none terminating`, opts.timeoutMs, async () => {
+    const pods = (await kube.core.listNamespacedPod({ namespace: opts.namespace, labelSelector: opts.labelSelector })).items;
+    const ready = pods.filter((p) => !p.metadata?.deletionTimestamp && podReady(p));
+    return pods.length === opts.count && ready.length === opts.count ? ready : undefined;
+  }, 1000);
+}
 
 /** Wait until `count` server pods are Ready and none of them is in `exclude` (replaced pods). */
 export async function waitForReadyPods(kube: Kube, opts: { namespace: string; release: string; count: number; exclude?: string[]; timeoutMs: number }): Promise<V1Pod[]> {
