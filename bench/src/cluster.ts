@@ -32,7 +32,7 @@ import { machineInfo } from "./machine.ts";
 import { measurePeers } from "./peers.ts";
 import type { Endpoint, InstallData, InstallTime, ScalingData, Section, Sections } from "./results.ts";
 import type { PeersData } from "./peers-report.ts";
-import { podMemoryBytes, type StatsSummary } from "./kubelet.ts";
+import { podMemoryBytes, readStatsSummary } from "./kubelet.ts";
 
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -187,15 +187,8 @@ async function peersSection(s: Session): Promise<Section<PeersData>> {
   try {
     return section(started, await measurePeers(s.ctx, s.provider, log), notes);
   } catch (e) {
-    return section(started, { rounds: 0, knobRounds: 0, connections: 0, durationSeconds: 0, warmupSeconds: 0, seededRuns: 0, peers: { chart: "", "mlflow-defaults": "", "official-recipe": "" }, resources: "", postgres: "", runs: [], knobs: [] } as PeersData, notes, message(e));
+    return section(started, { rounds: 0, knobRounds: 0, connections: 0, durationSeconds: 0, warmupSeconds: 0, seededRuns: 0, peers: { chart: "", "mlflow-defaults": "", "official-recipe": "" }, resources: "", postgres: "", runs: [], knobs: [], memoryBytes: {}, restarts: {} } as PeersData, notes, message(e));
   }
-}
-
-async function statsSummary(s: Session): Promise<StatsSummary> {
-  const kube = need(s.ctx, "kube", "cluster");
-  const [node] = (await kube.core.listNode()).items;
-  const r = await need(s.ctx, "tools", "cluster").kubectl(["get", "--raw", `/api/v1/nodes/${node?.metadata?.name}/proxy/stats/summary`]);
-  return JSON.parse(r.stdout) as StatsSummary;
 }
 
 async function scalingSection(s: Session): Promise<Section<ScalingData>> {
@@ -220,7 +213,7 @@ async function scalingSection(s: Session): Promise<Section<ScalingData>> {
       log(`  ${shape.replicas} replica(s) x ${shape.workers} worker(s): ${pods.map((p) => p.metadata?.name).join(", ")}`);
       const r = await measure(s.baseUrl, "get-run", runId);
       const names = pods.map((p) => p.metadata?.name ?? "");
-      const memory = podMemoryBytes(await statsSummary(s), ctx.opts.namespace, names);
+      const memory = podMemoryBytes(await readStatsSummary(s.ctx), ctx.opts.namespace, names);
       data.rows.push({ ...shape, ...r, podMemoryBytes: memory });
     }
     return section(started, data, notes);

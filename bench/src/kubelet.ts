@@ -1,4 +1,5 @@
-/** Reading the kubelet's /stats/summary (pure; unit-tested on its JSON shape). */
+/** Reading the kubelet's /stats/summary: the call, and its JSON shape (pure, unit-tested). */
+import { need, type Ctx } from "../../e2e/src/context.ts";
 
 export interface StatsSummary {
   pods?: { podRef: { name: string; namespace: string }; memory?: { workingSetBytes?: number }; containers?: { name: string; memory?: { workingSetBytes?: number } }[] }[];
@@ -19,4 +20,12 @@ export function podMemoryBytes(summary: StatsSummary, namespace: string, names: 
     if (bytes !== undefined) out.push(bytes);
   }
   return out;
+}
+
+/** The single node's /stats/summary, through the API server's node proxy. */
+export async function readStatsSummary(ctx: Ctx): Promise<StatsSummary> {
+  const kube = need(ctx, "kube", "cluster");
+  const [node] = (await kube.core.listNode()).items;
+  const r = await need(ctx, "tools", "cluster").kubectl(["get", "--raw", `/api/v1/nodes/${node?.metadata?.name}/proxy/stats/summary`]);
+  return JSON.parse(r.stdout) as StatsSummary;
 }

@@ -25,16 +25,26 @@ export interface KnobRun extends LoadFigures {
 
 export interface PeersData {
   rounds: number;
+  /** Rounds per knob value (not interleaved: one value after the other). */
+  knobRounds?: number;
   connections: number;
   durationSeconds: number;
+  /** Before every measured run, a warm-up of this many seconds on the same endpoint. */
+  warmupSeconds?: number;
+  /** Once a server is Ready, a discarded pass over the endpoints of this many seconds each. */
+  startWarmupSeconds?: number;
   /** Each peer in words: image, exact command, workers. */
   peers: Record<PeerName, string>;
-  /** The pod resources every peer ran with (requests = limits). */
+  /** The pod resources every peer ran with. */
   resources: string;
   postgres: string;
   seededRuns: number;
   runs: PeerRun[];
   knobs: KnobRun[];
+  /** Each peer's pod working set (bytes), read after every measured run. */
+  memoryBytes: Partial<Record<PeerName, number[]>>;
+  /** Container restarts of each peer over the rounds, with the last termination's reason. */
+  restarts: Partial<Record<PeerName, { count: number; reasons: string[] }>>;
   /** The SQL of one log-batch replayed straight into the same PostgreSQL (bench/scripts/log_batch_limit.py). */
   limit?: { connections: number; statements: string[]; batchesPerSecond: number[]; errors: number };
 }
@@ -86,13 +96,19 @@ export function renderPeers(d: PeersData): string[] {
     }
   }
   const out = [
-    `${d.rounds} interleaved rounds (each round runs every endpoint on every peer, the peers' order rotating), ${d.connections} connections, ${d.durationSeconds} s per run after a 2 s warm-up; figures are the median of the rounds with (min–max).`,
+    `${d.rounds} interleaved rounds (each round runs every endpoint on every peer, the peers' order rotating), ${d.connections} connections, ${d.durationSeconds} s per run after a ${d.warmupSeconds ?? 2} s warm-up on the same endpoint; figures are the median of the rounds with (min–max).` +
+      (d.startWarmupSeconds ? ` Once a server is Ready, and again after each knob change, a discarded pass of ${d.startWarmupSeconds} s per endpoint lets every worker finish starting first.` : ""),
     "",
     ...PEER_ORDER.map((p) => `- **${p}**: ${d.peers[p]}`),
     `- every peer: ${d.resources}; ${d.postgres}; ${d.seededRuns} runs seeded (the same database, cloned per peer).`,
     "",
     table(["endpoint", "peer", "req/s", "p50", "p99", "errors + non-2xx", "chart ÷ peer (req/s)"], rows),
   ];
+  const health = PEER_ORDER.filter((p) => d.memoryBytes?.[p]?.length || d.restarts?.[p]).map((p) => {
+    const restarts = d.restarts?.[p];
+    return [p, fmt(spread((d.memoryBytes?.[p] ?? []).map((b) => b / 2 ** 20)), 0, " MiB"), restarts ? `${restarts.count}${restarts.reasons.length ? ` (${restarts.reasons.join(", ")})` : ""}` : "—"];
+  });
+  if (health.length) out.push("", "Each peer's pod over the rounds: working set after every run (kubelet /stats/summary), and container restarts:", "", table(["peer", "working set", "restarts"], health));
   if (d.limit) {
     const replay = spread(d.limit.batchesPerSecond);
     const server = spread(d.runs.filter((r) => r.endpoint === "log-batch" && r.peer === "chart").map((r) => r.rps));
@@ -102,6 +118,6 @@ export function renderPeers(d: PeersData): string[] {
         (replay && server ? ` The chart serves log-batch at **${((server.median / replay.median) * 100).toFixed(0)}%** of that (medians).` : ""),
     );
   }
-  if (knobRows.length) out.push("", "The chart's knobs, each varied alone from the chart's defaults (same pod resources):", "", table(["knob", "value", "endpoint", "req/s", "p99", "errors + non-2xx"], knobRows));
+  if (knobRows.length) out.push("", `The knobs, each varied alone (same pod resources; ${d.knobRounds ?? "several"} rounds per value, one value after the other, not interleaved). The chart's knobs start from the chart's defaults; the server knob runs on the plain peer, since MLflow refuses gunicorn beside the chart's \`--allowed-hosts\`:`, "", table(["knob", "value", "endpoint", "req/s", "p99", "errors + non-2xx"], knobRows));
   return out;
 }

@@ -24,6 +24,7 @@ import { applySecret, findService, serverSelector, waitForExactlyReady } from ".
 import { CHART } from "../../e2e/src/phases/install.ts";
 import { OFFICIAL_IMAGE } from "./image.ts";
 import { trustHostCaBundle } from "../../e2e/src/phases/image.ts";
+import { podMemoryBytes, readStatsSummary } from "./kubelet.ts";
 import { ARTIFACT_BYTES, SEEDED_ARTIFACT, runLoad, type LoadTarget } from "./loadgen.ts";
 import { PEER_ORDER, type KnobRun, type PeerName, type PeerRun, type PeersData } from "./peers-report.ts";
 import type { Endpoint, LoadFigures } from "./results.ts";
@@ -34,29 +35,38 @@ const ROOT = new URL("../../", import.meta.url).pathname;
  * table states the rounds and seconds it ran with, so a quick run never passes for a real one.
  */
 export const PEERS_SETTINGS = process.env.MLFLOW_K8S_BENCH_QUICK === "1"
-  ? { rounds: 1, knobRounds: 1, connections: 8, durationSeconds: 3, warmupSeconds: 1, seededRuns: 200 }
-  : { rounds: 5, knobRounds: 3, connections: 8, durationSeconds: 10, warmupSeconds: 2, seededRuns: 3000 };
+  ? { rounds: 1, knobRounds: 1, connections: 8, durationSeconds: 3, warmupSeconds: 1, startWarmupSeconds: 3, seededRuns: 200 }
+  : { rounds: 5, knobRounds: 3, connections: 8, durationSeconds: 10, warmupSeconds: 2, startWarmupSeconds: 10, seededRuns: 3000 };
 export const PEER_ENDPOINTS: Endpoint[] = ["log-batch", "get-run", "search-runs", "artifact-put", "artifact-get"];
 const KNOB_ENDPOINTS: Endpoint[] = ["log-batch", "get-run", "search-runs"];
 /**
- * The same cap for every peer: 1 CPU and 2 GiB. CPU requests stay small, since a 1-CPU request
+ * The same cap for every peer: 1 CPU and 4 GiB. 4 GiB because the official recipe at MLflow's
+ * defaults (4 workers plus its job runner) was OOM-killed at 2 GiB; each peer's working set is
+ * recorded, so what it needs is reported rather than capped away. CPU requests stay small, since a 1-CPU request
  * each would not fit three peers, the control plane and the bench's own release on a 2-core
  * node (the scheduler would leave a peer Pending); the limit is what bounds each server.
  */
-export const POD_RESOURCES = { requests: { cpu: "100m", memory: "2Gi" }, limits: { cpu: "1", memory: "2Gi" } };
+export const POD_RESOURCES = { requests: { cpu: "100m", memory: "4Gi" }, limits: { cpu: "1", memory: "4Gi" } };
 const DB_OF: Record<PeerName, string> = { chart: "peers_chart", "mlflow-defaults": "peers_defaults", "official-recipe": "peers_official" };
 const RELEASE = "peer-chart";
+const plainPeerSecret = (name: PeerName) => `peer-${name}-db`;
 const PLAIN_ARGS = (destination: string) => ["server", "--host", "0.0.0.0", "--port", "5000", "--artifacts-destination", destination];
+/** The server knob, tried on the plain peer: MLflow refuses gunicorn beside the chart's --allowed-hosts, so the chart cannot run it. */
+const SERVER_VARIANTS = [
+  { value: "uvicorn (MLflow's default), `--workers 2`", args: ["--workers", "2"] },
+  { value: "gunicorn, `--workers 2 --gunicorn-opts ''`", args: ["--workers", "2", "--gunicorn-opts", ""] },
+];
 
 type Log = (line: string) => void;
 
 interface Peer {
   name: PeerName;
   url: string;
+  selector: string;
 }
 
 /** A Deployment + NodePort Service running `mlflow server` with MLflow's defaults, the URI from a Secret. */
-function plainPeerManifests(name: string, namespace: string, image: string, secret: string, emulator: string, destination: string): object[] {
+function plainPeerManifests(name: string, namespace: string, image: string, secret: string, emulator: string, destination: string, extraArgs: string[] = []): object[] {
   const labels = { "app.kubernetes.io/name": name, "app.kubernetes.io/part-of": "mlflow-k8s-bench" };
   return [
     {
@@ -75,7 +85,7 @@ function plainPeerManifests(name: string, namespace: string, image: string, secr
                 name: "mlflow",
                 image,
                 command: ["mlflow"],
-                args: PLAIN_ARGS(destination),
+                args: [...PLAIN_ARGS(destination), ...extraArgs],
                 env: [
                   { name: "MLFLOW_BACKEND_STORE_URI", valueFrom: { secretKeyRef: { name: secret, key: "uri" } } },
                   { name: "STORAGE_EMULATOR_HOST", value: emulator },
@@ -94,6 +104,22 @@ function plainPeerManifests(name: string, namespace: string, image: string, secr
     },
     { apiVersion: "v1", kind: "Service", metadata: { name, namespace, labels }, spec: { type: "NodePort", selector: labels, ports: [{ name: "http", port: 5000, targetPort: 5000 }] } },
   ];
+}
+
+/** The pods' working set (kubelet /stats/summary) right after a run. */
+async function podsMemory(ctx: Ctx, labelSelector: string): Promise<number[]> {
+  const pods = await need(ctx, "kube", "cluster").core.listNamespacedPod({ namespace: ctx.opts.namespace, labelSelector });
+  return podMemoryBytes(await readStatsSummary(ctx), ctx.opts.namespace, pods.items.map((p) => p.metadata?.name ?? ""));
+}
+
+/** Container restarts since the peer started, and why the last one ended (OOMKilled, Error). */
+async function podRestarts(ctx: Ctx, labelSelector: string): Promise<{ count: number; reasons: string[] }> {
+  const pods = await need(ctx, "kube", "cluster").core.listNamespacedPod({ namespace: ctx.opts.namespace, labelSelector });
+  const statuses = pods.items.flatMap((p) => p.status?.containerStatuses ?? []);
+  return {
+    count: statuses.reduce((n, c) => n + c.restartCount, 0),
+    reasons: statuses.flatMap((c) => (c.lastState?.terminated?.reason ? [c.lastState.terminated.reason] : [])),
+  };
 }
 
 const waitPods = (ctx: Ctx, labelSelector: string, count: number) =>
@@ -155,6 +181,20 @@ async function seed(url: string, n: number, log: Log): Promise<LoadTarget> {
   return { runId: target.info.run_id, experimentId, artifactRoot: artifactRootPath(target.info) };
 }
 
+/**
+ * A discarded pass over the endpoints once a server is Ready: the readiness probe passes when one
+ * worker answers, while the others (4 under a 1-CPU cap) may still be importing MLflow, and every
+ * worker loads modules on its first requests; without this the first round measures start-up.
+ */
+async function warmUp(url: string, endpoints: Endpoint[], target: LoadTarget, label: string, log: Log): Promise<void> {
+  const figures: string[] = [];
+  for (const endpoint of endpoints) {
+    const r = await runLoad({ baseUrl: url, endpoint, ...target, uploadPrefix: `${label}-start`, connections: PEERS_SETTINGS.connections, durationSeconds: PEERS_SETTINGS.startWarmupSeconds, maxRequests: 50_000 });
+    figures.push(`${endpoint} ${r.rps.toFixed(1)}`);
+  }
+  log(`  ${label} warmed up (${PEERS_SETTINGS.startWarmupSeconds} s per endpoint, discarded; req/s ${figures.join(", ")})`);
+}
+
 async function run(url: string, endpoint: Endpoint, target: LoadTarget, uploadPrefix: string): Promise<LoadFigures> {
   const spec = { baseUrl: url, endpoint, ...target, uploadPrefix, connections: PEERS_SETTINGS.connections };
   await runLoad({ ...spec, uploadPrefix: `${uploadPrefix}-warm`, durationSeconds: PEERS_SETTINGS.warmupSeconds, maxRequests: 20_000 });
@@ -207,6 +247,8 @@ export async function measurePeers(ctx: Ctx, provider: ClusterProvider, log: Log
     postgres: "PostgreSQL 15 on the host, as production runs it: fsync, synchronous_commit and full_page_writes on (PostgreSQL's defaults)",
     runs: [],
     knobs: [],
+    memoryBytes: {},
+    restarts: {},
   };
   const cleanup: (() => Promise<unknown>)[] = [() => db.destroy()];
   try {
@@ -226,18 +268,20 @@ export async function measurePeers(ctx: Ctx, provider: ClusterProvider, log: Log
     await tools.kubectl(["scale", ...chartDeployment, "--replicas=1"]);
     await waitPods(ctx, chartSelector, 1);
 
-    const peers: Peer[] = [{ name: "chart", url: chartUrl }];
+    const peers: Peer[] = [{ name: "chart", url: chartUrl, selector: chartSelector }];
     cleanup.push(() => tools.kubectl(["delete", "deployment,service", "-n", ns, "-l", "app.kubernetes.io/part-of=mlflow-k8s-bench", "--ignore-not-found", "--wait"]).nothrow());
     for (const [name, image] of [["mlflow-defaults", ours], ["official-recipe", official]] as const) {
-      const secret = `peer-${name}-db`;
+      const secret = plainPeerSecret(name);
       const uri = `postgresql+psycopg2://mlflow:${encodeURIComponent(ctx.dbPassword)}@${db.host}:${db.port}/${DB_OF[name]}?sslmode=disable`;
       await applySecret(kube, ns, secret, { uri });
       await tools.kubectl(["apply", "-f", "-"], plainPeerManifests(`peer-${name}`, ns, image, secret, emulator, destination).map((m) => YAML.stringify(m)).join("---\n"));
       cleanup.push(() => kube.core.deleteNamespacedSecret({ name: secret, namespace: ns }).catch(() => undefined));
-      await waitPods(ctx, `app.kubernetes.io/name=peer-${name}`, 1);
-      peers.push({ name, url: await nodePortUrl(ctx, `peer-${name}`) });
+      const selector = `app.kubernetes.io/name=peer-${name}`;
+      await waitPods(ctx, selector, 1);
+      peers.push({ name, url: await nodePortUrl(ctx, `peer-${name}`), selector });
     }
     log(`  peers: ${peers.map((p) => `${p.name} ${p.url}`).join(", ")}`);
+    for (const p of peers) await warmUp(p.url, PEER_ENDPOINTS, target, p.name, log);
 
     for (let round = 1; round <= PEERS_SETTINGS.rounds; round++) {
       const order = PEER_ORDER.map((_, i) => PEER_ORDER[(i + round - 1) % PEER_ORDER.length] as PeerName);
@@ -247,9 +291,12 @@ export async function measurePeers(ctx: Ctx, provider: ClusterProvider, log: Log
           const r = await run(peer.url, endpoint, target, `${name}-r${round}`);
           log(`  round ${round} ${endpoint} ${name}: ${r.rps.toFixed(1)} req/s, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, ${r.errors + r.non2xx} errors/non-2xx`);
           data.runs.push({ peer: name, endpoint, round, ...r } satisfies PeerRun);
+          (data.memoryBytes[name] ??= []).push(...(await podsMemory(ctx, peer.selector)));
         }
       }
     }
+    for (const p of peers) data.restarts[p.name] = await podRestarts(ctx, p.selector);
+    log(`  working set and restarts: ${peers.map((p) => `${p.name} max ${(Math.max(...(data.memoryBytes[p.name] ?? [0])) / 2 ** 20).toFixed(0)} MiB, ${data.restarts[p.name]?.count} restarts ${data.restarts[p.name]?.reasons.join(" ")}`).join("; ")}`);
 
     data.limit = await sqlLimit(db, ctx.dbPassword, log);
 
@@ -261,16 +308,29 @@ export async function measurePeers(ctx: Ctx, provider: ClusterProvider, log: Log
       { knob: "SQLAlchemy pool", value: "NullPool (a connection per request)", set: [], env: [{ name: "MLFLOW_SQLALCHEMYSTORE_POOLCLASS", value: "NullPool" }] },
       { knob: "SQLAlchemy pool", value: "QueuePool 2 + overflow 0", set: [], env: [{ name: "MLFLOW_SQLALCHEMYSTORE_POOL_SIZE", value: "2" }, { name: "MLFLOW_SQLALCHEMYSTORE_MAX_OVERFLOW", value: "0" }] },
     ];
+    const measureKnob = async (knob: string, value: string, url: string) => {
+      await warmUp(url, KNOB_ENDPOINTS, target, `${knob}=${value}`, log);
+      for (let round = 1; round <= PEERS_SETTINGS.knobRounds; round++) {
+        for (const endpoint of KNOB_ENDPOINTS) {
+          const r = await run(url, endpoint, target, `knob-${round}`);
+          log(`  ${knob}=${value} round ${round} ${endpoint}: ${r.rps.toFixed(1)} req/s, p99 ${r.p99Ms} ms`);
+          data.knobs.push({ knob, value, endpoint, round, ...r } satisfies KnobRun);
+        }
+      }
+    };
     for (const v of variants) {
       await tools.helm(["upgrade", RELEASE, CHART, "-n", ns, "-f", chartPeerValues(ctx, db, ours, v.env), ...v.set, "--wait", "--timeout", `${ctx.opts.timeoutSeconds}s`]);
       await waitPods(ctx, chartSelector, 1);
-      for (let round = 1; round <= PEERS_SETTINGS.knobRounds; round++) {
-        for (const endpoint of KNOB_ENDPOINTS) {
-          const r = await run(chartUrl, endpoint, target, `knob-${round}`);
-          log(`  ${v.knob}=${v.value} round ${round} ${endpoint}: ${r.rps.toFixed(1)} req/s, p99 ${r.p99Ms} ms`);
-          data.knobs.push({ knob: v.knob, value: v.value, endpoint, round, ...r } satisfies KnobRun);
-        }
-      }
+      await measureKnob(v.knob, v.value, chartUrl);
+    }
+    // The server knob on the plain peer (same image, database and resources), after the chart's are done.
+    const plain = peers.find((p) => p.name === "mlflow-defaults") as Peer;
+    for (const v of SERVER_VARIANTS) {
+      const manifests = plainPeerManifests("peer-mlflow-defaults", ns, ours, plainPeerSecret("mlflow-defaults"), emulator, destination, v.args);
+      await tools.kubectl(["apply", "-f", "-"], manifests.map((m) => YAML.stringify(m)).join("---\n"));
+      await tools.kubectl(["rollout", "status", "deployment/peer-mlflow-defaults", "-n", ns, `--timeout=${ctx.opts.timeoutSeconds}s`]);
+      await waitPods(ctx, "app.kubernetes.io/name=peer-mlflow-defaults", 1);
+      await measureKnob("server (plain `mlflow server`)", v.value, plain.url);
     }
     return data;
   } finally {

@@ -114,6 +114,8 @@ describe("renderMarkdown", () => {
             ...runs("chart", "log-batch", [50, 60, 55]),
           ],
           knobs: [{ knob: "server.workers", value: "4", endpoint: "get-run" as const, round: 1, ...load, rps: 90 }],
+          memoryBytes: {},
+          restarts: {},
         }),
       }),
     );
