@@ -29,6 +29,7 @@ import { LocalRegistry, portInUse, renderRegistryConfigMap } from "../kind/regis
 import { defaultNodePorts } from "../kind/config.ts";
 import { NODE_IMAGE_DIR, defaultParts, ensureNodeImage } from "../kind/nodeimage.ts";
 import { ensureKicbase } from "../minikube/kicbase.ts";
+import { POD_CIDR, containPodTraffic } from "../podnet.ts";
 
 /** The name minikube writes into the node's /etc/hosts (and CoreDNS) for the host. */
 export const MINIKUBE_HOST_NAME = "host.minikube.internal";
@@ -242,6 +243,8 @@ export class MinikubeProvider implements ClusterProvider {
     } else {
       throw new Error(`minikube profile ${this.profile} exists in ${this.home} (host ${state}), is not healthy and was not started by this provider: delete it (MINIKUBE_HOME=${this.home} minikube delete -p ${this.profile}) or set MLFLOW_K8S_MINIKUBE_PROFILE to another name`);
     }
+    // Every up, a reused profile too: a deleted pod's address must fail on the node, not leave this machine.
+    await step(this.log, `route the pod range ${POD_CIDR} as unreachable on node ${this.profile}`, () => containPodTraffic(this.target!, this.profile));
     await this.registry.up(this.profile);
     await step(this.log, `wire the local registry ${this.registry.host} into the cluster`, async () => {
       await this.registry!.connect(this.profile);
