@@ -26,6 +26,7 @@ import { DockerEngine } from "../kind/engine.ts";
 import { LocalRegistry, renderRegistryConfigMap } from "../kind/registry.ts";
 import { defaultNodePorts, renderKindConfig } from "../kind/config.ts";
 import { defaultParts, ensureNodeImage } from "../kind/nodeimage.ts";
+import { POD_CIDR, containPodTraffic } from "../podnet.ts";
 
 export interface CliProviderOptions {
   /** Cluster (kind) or profile (minikube) name. */
@@ -187,10 +188,14 @@ export class KindProvider implements ClusterProvider {
     } else {
       await this.create();
     }
+    const nodes = (await $({ quiet: true, env: this.env() })`${kindBinary()} get nodes --name ${this.clusterName}`).stdout.split("\n").map((n) => n.trim()).filter(Boolean);
+    // Every up, a reused cluster too: a deleted pod's address must fail on the node, not leave this machine.
+    await step(this.log, `route the pod range ${POD_CIDR} as unreachable on ${nodes.join(", ")}`, async () => {
+      for (const n of nodes) await containPodTraffic(this.target!, n);
+    });
     await this.registry.up(this.network);
     await step(this.log, `wire the local registry ${this.registry.host} into the cluster`, async () => {
       await this.registry!.connect(this.network);
-      const nodes = (await $({ quiet: true, env: this.env() })`${kindBinary()} get nodes --name ${this.clusterName}`).stdout.split("\n").map((n) => n.trim()).filter(Boolean);
       for (const n of nodes) await this.registry!.configureNode(n);
       await $({ quiet: true, input: renderRegistryConfigMap(this.registry!.host) })`kubectl --kubeconfig ${this.kubeconfig} apply -f -`;
     });
