@@ -42,9 +42,9 @@ const KNOB_ENDPOINTS: Endpoint[] = ["log-batch", "get-run", "search-runs"];
 /**
  * The same cap for every peer: 1 CPU and 4 GiB. 4 GiB because the official recipe at MLflow's
  * defaults (4 workers plus its job runner) was OOM-killed at 2 GiB; each peer's working set is
- * recorded, so what it needs is reported rather than capped away. CPU requests stay small, since a 1-CPU request
- * each would not fit three peers, the control plane and the bench's own release on a 2-core
- * node (the scheduler would leave a peer Pending); the limit is what bounds each server.
+ * recorded, so what it needs is reported rather than capped away. CPU requests stay small:
+ * a 1-CPU request each would not fit three peers, the control plane and the bench's own
+ * release on a 2-core node (the scheduler would leave a peer Pending); the limit bounds each.
  */
 export const POD_RESOURCES = { requests: { cpu: "100m", memory: "4Gi" }, limits: { cpu: "1", memory: "4Gi" } };
 const DB_OF: Record<PeerName, string> = { chart: "peers_chart", "mlflow-defaults": "peers_defaults", "official-recipe": "peers_official" };
@@ -329,7 +329,7 @@ export async function measurePeers(ctx: Ctx, provider: ClusterProvider, log: Log
       const manifests = plainPeerManifests("peer-mlflow-defaults", ns, ours, plainPeerSecret("mlflow-defaults"), emulator, destination, v.args);
       await tools.kubectl(["apply", "-f", "-"], manifests.map((m) => YAML.stringify(m)).join("---\n"));
       await tools.kubectl(["rollout", "status", "deployment/peer-mlflow-defaults", "-n", ns, `--timeout=${ctx.opts.timeoutSeconds}s`]);
-      await waitPods(ctx, "app.kubernetes.io/name=peer-mlflow-defaults", 1);
+      await waitPods(ctx, plain.selector, 1);
       await measureKnob("server (plain `mlflow server`)", v.value, plain.url);
     }
     return data;
