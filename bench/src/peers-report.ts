@@ -62,6 +62,9 @@ export function separatedRatio(a: Spread | undefined, b: Spread | undefined): nu
 const fmt = (s: Spread | undefined, digits: number, unit = "") => (s ? `${s.median.toFixed(digits)}${unit} (${s.min.toFixed(digits)}–${s.max.toFixed(digits)})` : formatSpread(s, String));
 const table = (head: string[], rows: string[][]) => [`| ${head.join(" | ")} |`, `|${head.map(() => "---").join("|")}|`, ...rows.map((r) => `| ${r.join(" | ")} |`)].join("\n");
 
+/** Errors and non-2xx answers over a set of runs. */
+const failures = (runs: readonly LoadFigures[]) => runs.reduce((n, r) => n + r.errors + r.non2xx, 0);
+
 export const PEER_ORDER: PeerName[] = ["chart", "mlflow-defaults", "official-recipe"];
 
 export function renderPeers(d: PeersData): string[] {
@@ -81,7 +84,7 @@ export function renderPeers(d: PeersData): string[] {
         fmt(rps, 1),
         fmt(spread(runs.map((r) => r.p50Ms)), 0, " ms"),
         fmt(spread(runs.map((r) => r.p99Ms)), 0, " ms"),
-        String(runs.reduce((n, r) => n + r.errors + r.non2xx, 0)),
+        String(failures(runs)),
         p === "chart" ? "" : vs === undefined ? "ranges overlap: none claimed" : `**${vs.toFixed(2)}×**`,
       ]);
     }
@@ -91,7 +94,7 @@ export function renderPeers(d: PeersData): string[] {
     for (const value of [...new Set(d.knobs.filter((k) => k.knob === knob).map((k) => k.value))]) {
       for (const e of [...new Set(d.knobs.map((k) => k.endpoint))]) {
         const runs = d.knobs.filter((k) => k.knob === knob && k.value === value && k.endpoint === e);
-        if (runs.length) knobRows.push([knob, value, e, fmt(spread(runs.map((r) => r.rps)), 1), fmt(spread(runs.map((r) => r.p99Ms)), 0, " ms"), String(runs.reduce((n, r) => n + r.errors + r.non2xx, 0))]);
+        if (runs.length) knobRows.push([knob, value, e, fmt(spread(runs.map((r) => r.rps)), 1), fmt(spread(runs.map((r) => r.p99Ms)), 0, " ms"), String(failures(runs))]);
       }
     }
   }

@@ -12,7 +12,7 @@
  * cluster; the database URI reaches the plain peers only through a Secret (env), never argv.
  */
 import { join } from "node:path";
-import { nodeAddress, serviceNodePort, type ClusterProvider } from "@mlflow-k8s/cluster";
+import type { ClusterProvider } from "@mlflow-k8s/cluster";
 import { MlflowClient, artifactRootPath } from "@mlflow-k8s/mlflow-client";
 import { ensurePythonVenv, startPostgres, type PostgresServer } from "@mlflow-k8s/testbed";
 import { $ } from "zx";
@@ -20,7 +20,7 @@ import { buildChartValues, parseGeneratorInput, renderValuesFile } from "@mlflow
 import { writeFileSync } from "node:fs";
 import YAML from "yaml";
 import { BUCKET, need, type Ctx } from "../../e2e/src/context.ts";
-import { applySecret, findService, serverSelector, waitForExactlyReady } from "../../e2e/src/kube.ts";
+import { applySecret, findService, nodePortEndpoint, serverSelector, waitForExactlyReady } from "../../e2e/src/kube.ts";
 import { CHART } from "../../e2e/src/phases/install.ts";
 import { OFFICIAL_IMAGE } from "./image.ts";
 import { trustHostCaBundle } from "../../e2e/src/phases/image.ts";
@@ -125,10 +125,10 @@ async function podRestarts(ctx: Ctx, labelSelector: string): Promise<{ count: nu
 const waitPods = (ctx: Ctx, labelSelector: string, count: number) =>
   waitForExactlyReady(need(ctx, "kube", "cluster"), { namespace: ctx.opts.namespace, labelSelector, count, timeoutMs: ctx.opts.timeoutSeconds * 1000 });
 
+/** A peer's URL: its Service's NodePort on the node's address (the peers' NodePorts are not published on 127.0.0.1). */
 async function nodePortUrl(ctx: Ctx, service: string): Promise<string> {
   const kube = need(ctx, "kube", "cluster");
-  const [nodes, svc] = await Promise.all([kube.core.listNode(), kube.core.readNamespacedService({ name: service, namespace: ctx.opts.namespace })]);
-  return `http://${nodeAddress(nodes.items)}:${serviceNodePort(svc, "http")}`;
+  return (await nodePortEndpoint(kube, await kube.core.readNamespacedService({ name: service, namespace: ctx.opts.namespace }))).url;
 }
 
 /** The chart with its defaults: only what must be said (database, bucket, image) and the shared resources. */
@@ -258,7 +258,7 @@ export async function measurePeers(ctx: Ctx, provider: ClusterProvider, log: Log
     await tools.helm(["install", RELEASE, CHART, "-n", ns, "-f", chartValues, "--wait", "--timeout", `${ctx.opts.timeoutSeconds}s`]);
     cleanup.push(() => tools.helm(["uninstall", RELEASE, "-n", ns, "--wait", "--ignore-not-found"]).nothrow());
     const chartSelector = serverSelector(RELEASE);
-    const chartUrl = await nodePortUrl(ctx, (await findService(kube, ns, RELEASE)).metadata?.name ?? RELEASE);
+    const chartUrl = (await nodePortEndpoint(kube, await findService(kube, ns, RELEASE))).url;
     const target = await seed(chartUrl, PEERS_SETTINGS.seededRuns, log);
     // The same data for every peer: clone the seeded database while nothing is connected to it.
     const chartDeployment = ["deployment", "-l", `app.kubernetes.io/instance=${RELEASE}`, "-n", ns];

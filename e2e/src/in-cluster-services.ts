@@ -15,12 +15,11 @@ import { createHash } from "node:crypto";
 import { copyFileSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ClusterProvider } from "@mlflow-k8s/cluster";
-import { waitFor } from "@mlflow-k8s/cluster";
 import { GcsJsonApi, createUserAndDatabaseSql, fakeGcsServerBinary, type DbConnection } from "@mlflow-k8s/testbed";
 import YAML from "yaml";
 import { apiProxyRequest } from "./api-proxy.ts";
 import type { TestBucket, TestDatabase } from "./context.ts";
-import { deleteOwnNamespace, ensureNamespace, type Kube } from "./kube.ts";
+import { deleteOwnNamespace, ensureNamespace, waitForExactlyReady, type Kube } from "./kube.ts";
 import type { Tools } from "./tools.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
@@ -131,7 +130,6 @@ export async function startInClusterServices(opts: { tools: Tools; kube: Kube; n
   const json = new GcsJsonApi(async (method, path, body) => apiProxyRequest(kube, { kind: "services", namespace, name: "gcs", port: GCS_PORT }, path, { method, json: body, timeoutMs: 10_000 }));
   await json.createBucket(opts.bucket);
 
-  const podsOf = async (app: string) => (await kube.core.listNamespacedPod({ namespace, labelSelector: `app.kubernetes.io/name=${app}` })).items;
   const scale = (replicas: number) => tools.kubectl(["scale", "deployment/postgres", "-n", namespace, `--replicas=${replicas}`]);
   let destroyed = false;
   const destroy = async () => {
@@ -145,7 +143,7 @@ export async function startInClusterServices(opts: { tools: Tools; kube: Kube; n
       connection,
       async stop() {
         await scale(0);
-        await waitFor(`PostgreSQL in ${namespace} to stop`, opts.timeoutSeconds * 1000, async () => (await podsOf("postgres")).length === 0 || undefined, 1000);
+        await waitForExactlyReady(kube, { namespace, labelSelector: "app.kubernetes.io/name=postgres", count: 0, timeoutMs: opts.timeoutSeconds * 1000 });
       },
       async start() {
         await scale(1);

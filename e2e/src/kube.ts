@@ -17,8 +17,12 @@ export async function findService(kube: Kube, namespace: string, release: string
 }
 
 export async function mlflowEndpoint(kube: Kube, opts: { namespace: string; release: string; providerHost?: string | undefined }): Promise<{ host: string; port: number; url: string }> {
-  const [nodes, service] = await Promise.all([kube.core.listNode(), findService(kube, opts.namespace, opts.release)]);
-  const host = nodeAddress(nodes.items, opts.providerHost);
+  return nodePortEndpoint(kube, await findService(kube, opts.namespace, opts.release), opts.providerHost);
+}
+
+/** A Service's `http` NodePort on a node's address (or providerHost, where the provider publishes the NodePorts). */
+export async function nodePortEndpoint(kube: Kube, service: V1Service, providerHost?: string): Promise<{ host: string; port: number; url: string }> {
+  const host = nodeAddress((await kube.core.listNode()).items, providerHost);
   const port = serviceNodePort(service, "http");
   const hostPart = host.includes(":") ? `[${host}]` : host;
   return { host, port, url: `http://${hostPart}:${port}` };
